@@ -280,7 +280,7 @@ Result<std::vector<uint8_t>, std::string> PolicyBuilder::build() const {
   header.flags = flags_;
   header.table_count = static_cast<uint32_t>(tables.size());
   header.build_id_size = static_cast<uint8_t>(build_id_.size());
-  std::memcpy(header.build_id, build_id_.data(), build_id_.size());
+  if (!build_id_.empty()) std::memcpy(header.build_id, build_id_.data(), build_id_.size());
   std::strncpy(header.kernel_release, release_.c_str(), sizeof(header.kernel_release) - 1);
 
   Writer writer;

@@ -72,6 +72,18 @@ TEST(PolicyRoundTrip, IdenticalInputsGiveIdenticalDigests) {
   EXPECT_EQ(first, second) << "the policy must be reproducible so its digest can be attested";
 }
 
+TEST(PolicyRoundTrip, KernelWithoutBuildIdStillGivesAValidPolicy) {
+  PolicyBuilder builder;
+  builder.add_region(0, 0x1000, RegionKind::kText, kPermRead | kPermSupervisorExec, kPermRead | kPermSupervisorExec);
+  builder.add_site(0x10, kSiteJumpLabel, 2, {PatternSpec::nop(2)});
+  auto bytes = builder.build();
+  ASSERT_TRUE(bytes.ok()) << bytes.error();
+  AlignedPolicy aligned(bytes.value());
+  auto parsed = PolicyView::parse(aligned.view());
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->header().build_id_size, 0);
+}
+
 TEST(PolicyBuilderErrors, OverlappingRegionsAreRefused) {
   PolicyBuilder builder = sample_builder();
   builder.add_region(0x17000, 0x2000, RegionKind::kData, kPermRead, kPermRead);
