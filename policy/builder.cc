@@ -67,16 +67,38 @@ void PolicyBuilder::add_region(uint64_t start, uint64_t size, RegionKind kind, u
   regions_.push_back(region);
 }
 
+size_t PolicyBuilder::PatternKeyHash::operator()(const PatternSpec& spec) const {
+  size_t hash = static_cast<size_t>(spec.kind) * 0x9e3779b97f4a7c15ull;
+  hash ^= spec.length + 0x9e3779b9u + (hash << 6) + (hash >> 2);
+  hash ^= spec.target + 0x9e3779b9u + (hash << 6) + (hash >> 2);
+  for (uint8_t byte : spec.literal) hash ^= byte + 0x9e3779b9u + (hash << 6) + (hash >> 2);
+  return hash;
+}
+
+uint32_t PolicyBuilder::intern(const PatternSpec& spec) {
+  auto [it, inserted] = pattern_ids_.try_emplace(spec, static_cast<uint32_t>(interned_.size()));
+  if (inserted) interned_.push_back(spec);
+  return it->second;
+}
+
 void PolicyBuilder::add_site(uint32_t offset, uint16_t kinds, uint8_t length,
                              const std::vector<PatternSpec>& patterns) {
-  PendingSite& site = sites_[offset];
-  site.kinds |= kinds;
-  site.length = std::max(site.length, length);
-  for (const PatternSpec& pattern : patterns) {
-    if (std::find(site.patterns.begin(), site.patterns.end(), pattern) == site.patterns.end()) {
-      site.patterns.push_back(pattern);
-    }
-  }
+  RawSite site{};
+  site.offset = offset;
+  site.kinds = kinds;
+  site.length = length;
+  site.first_id = static_cast<uint32_t>(site_pattern_ids_.size());
+  for (const PatternSpec& pattern : patterns) site_pattern_ids_.push_back(intern(pattern));
+  site.pattern_count = static_cast<uint8_t>(std::min<size_t>(patterns.size(), 255));
+  sites_.push_back(site);
+}
+
+size_t PolicyBuilder::site_count() const {
+  std::vector<uint32_t> offsets;
+  offsets.reserve(sites_.size());
+  for (const RawSite& site : sites_) offsets.push_back(site.offset);
+  std::sort(offsets.begin(), offsets.end());
+  return static_cast<size_t>(std::unique(offsets.begin(), offsets.end()) - offsets.begin());
 }
 
 void PolicyBuilder::add_privileged(uint32_t offset, PrivilegedKind kind, uint8_t length, uint8_t flags) {
@@ -158,30 +180,44 @@ Result<std::vector<uint8_t>, std::string> PolicyBuilder::build() const {
     }
   }
 
-  // Patterns: each site's run of patterns is deduplicated across sites, so the
-  // hundreds of thousands of `call __fentry__`-style sites share a few runs.
+  // Merge the records of each address (several special sections can name
+  // the same site), then share identical pattern runs across sites: the
+  // hundreds of thousands of `call __fentry__`-style sites use a few runs.
+  std::vector<uint32_t> order(sites_.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [this](uint32_t a, uint32_t b) { return sites_[a].offset < sites_[b].offset; });
+
   std::vector<Pattern> patterns;
   std::vector<uint8_t> literal_blob;
   std::map<std::vector<uint8_t>, uint32_t> literal_offsets;
-  std::map<std::vector<PatternSpec>, uint32_t> run_index;
+  std::map<std::vector<uint32_t>, uint32_t> run_index;
   std::vector<Site> sites;
-  sites.reserve(sites_.size());
-  for (const auto& [offset, pending] : sites_) {
-    if (pending.patterns.empty()) return Err{"site _text+" + std::to_string(offset) + " has no pattern"};
-    if (pending.patterns.size() > kMaxPatternsPerSite) {
-      return Err{"site _text+" + std::to_string(offset) + " has more than 16 patterns"};
+  std::vector<uint32_t> run;
+  for (size_t i = 0; i < order.size();) {
+    const uint32_t offset = sites_[order[i]].offset;
+    uint16_t kinds = 0;
+    uint8_t length = 0;
+    size_t raw_patterns = 0;
+    run.clear();
+    for (; i < order.size() && sites_[order[i]].offset == offset; ++i) {
+      const RawSite& raw = sites_[order[i]];
+      kinds = static_cast<uint16_t>(kinds | raw.kinds);
+      length = std::max(length, raw.length);
+      raw_patterns += raw.pattern_count;
+      for (uint32_t p = 0; p < raw.pattern_count; ++p) run.push_back(site_pattern_ids_[raw.first_id + p]);
     }
-    if (pending.length == 0 || pending.length > kMaxSiteLength) {
-      return Err{"site _text+" + std::to_string(offset) + " has a length over 16 bytes"};
-    }
-    std::vector<PatternSpec> run = pending.patterns;
-    std::sort(run.begin(), run.end());
+    std::sort(run.begin(), run.end(), [this](uint32_t a, uint32_t b) { return interned_[a] < interned_[b]; });
+    run.erase(std::unique(run.begin(), run.end()), run.end());
+    const std::string where = "site _text+" + std::to_string(offset);
+    if (run.empty()) return Err{where + " has no pattern"};
+    if (run.size() > kMaxPatternsPerSite || raw_patterns > 255)
+      return Err{where + " has more than 16 patterns"};
+    if (length == 0 || length > kMaxSiteLength) return Err{where + " has a length over 16 bytes"};
     auto [it, inserted] = run_index.try_emplace(run, static_cast<uint32_t>(patterns.size()));
     if (inserted) {
-      for (const PatternSpec& spec : run) {
-        if (spec.length == 0 || spec.length > pending.length) {
-          return Err{"site _text+" + std::to_string(offset) + " has a pattern longer than the site"};
-        }
+      for (uint32_t id : run) {
+        const PatternSpec& spec = interned_[id];
         Pattern pattern{};
         pattern.kind = static_cast<uint8_t>(spec.kind);
         pattern.length = spec.length;
@@ -196,10 +232,15 @@ Result<std::vector<uint8_t>, std::string> PolicyBuilder::build() const {
         patterns.push_back(pattern);
       }
     }
+    // Every pattern must fit the (merged) site.
+    for (uint32_t id : run) {
+      if (interned_[id].length == 0 || interned_[id].length > length)
+        return Err{where + " has a pattern longer than the site"};
+    }
     Site site{};
     site.offset = offset;
-    site.kinds = pending.kinds;
-    site.length = pending.length;
+    site.kinds = kinds;
+    site.length = length;
     site.pattern_count = static_cast<uint8_t>(run.size());
     site.first_pattern = it->second;
     sites.push_back(site);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/result.h"
@@ -51,18 +52,28 @@ class PolicyBuilder {
                   RegionKind region);
   void add_module_hash(const uint8_t sha256[32], const std::string& name);
 
-  size_t site_count() const { return sites_.size(); }
+  // Distinct site addresses added so far.
+  size_t site_count() const;
 
   // Serializes everything. Errors name the first inconsistent fact (for
   // example overlapping regions or a site with too many patterns).
   Result<std::vector<uint8_t>, std::string> build() const;
 
  private:
-  struct PendingSite {
-    uint16_t kinds = 0;
-    uint8_t length = 0;
-    std::vector<PatternSpec> patterns;
+  // Sites are recorded flat and merged at build(): a real kernel has ~400k
+  // of them, so per-site containers would cost hundreds of megabytes.
+  // Patterns are interned once; a site refers to them by index.
+  struct RawSite {
+    uint32_t offset;
+    uint16_t kinds;
+    uint8_t length;
+    uint8_t pattern_count;  // may exceed kMaxPatternsPerSite; build() refuses
+    uint32_t first_id;      // into site_pattern_ids_
   };
+  struct PatternKeyHash {
+    size_t operator()(const PatternSpec& spec) const;
+  };
+  uint32_t intern(const PatternSpec& spec);
   struct PendingObject {
     uint32_t offset, size;
     std::string name;
@@ -81,7 +92,10 @@ class PolicyBuilder {
   uint32_t flags_ = 0;
   uint64_t serial_ = 1;
   std::vector<Region> regions_;
-  std::map<uint32_t, PendingSite> sites_;
+  std::vector<RawSite> sites_;
+  std::vector<uint32_t> site_pattern_ids_;
+  std::vector<PatternSpec> interned_;
+  std::unordered_map<PatternSpec, uint32_t, PatternKeyHash> pattern_ids_;
   std::map<uint32_t, PrivilegedInsn> privileged_;
   std::map<uint32_t, PendingFunction> functions_;
   std::vector<PendingObject> objects_;
