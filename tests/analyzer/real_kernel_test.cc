@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <sys/stat.h>
 
 #include "analyzer/stages.h"
 #include "policy/reader.h"
@@ -43,6 +44,19 @@ KernelRun analyse(const char* path) {
     run.policy_size = policy->size();
     auto view = policy::PolicyView::parse(ByteView{policy->data(), policy->size()});
     EXPECT_TRUE(view.ok()) << policy::describe(view.error());
+    // No false positive on the kernel as shipped: the bytes on disk at every
+    // site are one of its legitimate sequences.
+    uint64_t refused = 0;
+    for (const policy::Site& site : view->sites()) {
+      bool allowed = false;
+      for (uint32_t p = 0; p < site.pattern_count && !allowed; ++p) {
+        const uint8_t length = view->patterns()[site.first_pattern + p].length;
+        auto bytes = image.value()->bytes_at(analysis.kernel.text_va + site.offset, length);
+        allowed = bytes.ok() && policy::site_allows(*view, site, bytes->data, length);
+      }
+      if (!allowed && refused++ < 5) std::printf("  on-disk bytes refused at _text+%#x\n", site.offset);
+    }
+    EXPECT_EQ(refused, 0u);
   }
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   for (const auto& table : analysis.site_tables) run.tables[table.section] = table;
@@ -85,19 +99,34 @@ TEST(RealKernel, Debian612CountsMatchKernelFacts) {
   EXPECT_EQ(run.analysis.kernel.layout, KernelLayout::kLinux612);
   EXPECT_EQ(run.analysis.kernel.release.rfind("6.12.", 0), 0u) << run.analysis.kernel.release;
   EXPECT_EQ(run.analysis.kernel.build_id.size(), 20u);
-  // kernel-facts.md measured 6.12.117 at 345,736,528 bytes; the cached file
-  // differs, so the tables that depend on the exact build are checked for
-  // their order of magnitude and reported.
-  EXPECT_EQ(entries(run, "__jump_table"), 8973u);
-  EXPECT_EQ(entries(run, ".static_call_sites"), 7861u);
-  EXPECT_EQ(entries(run, "__mcount_loc"), 43203u);
-  EXPECT_EQ(entries(run, ".retpoline_sites"), 7875u);
-  EXPECT_EQ(entries(run, ".return_sites"), 58229u);
-  EXPECT_EQ(entries(run, ".call_sites"), 230510u);
-  EXPECT_EQ(entries(run, ".ibt_endbr_seal"), 12208u);
+  // kernel-facts.md measured a 6.12.117 build of 345,736,528 bytes. Another
+  // build of the same release (the cached one is 340,664,672 bytes) has
+  // slightly different tables: exact counts for the measured file, within 2%
+  // otherwise (the differences are printed above).
+  struct stat info {};
+  const bool measured_build = stat(path, &info) == 0 && info.st_size == 345736528;
+  const auto expect_count = [&](const char* table, uint64_t facts) {
+    const uint64_t got = entries(run, table);
+    if (measured_build) {
+      EXPECT_EQ(got, facts) << table;
+    } else {
+      const double ratio = static_cast<double>(got) / static_cast<double>(facts);
+      EXPECT_NEAR(ratio, 1.0, 0.02) << table << ": " << got << " vs " << facts;
+      if (got != facts) std::printf("  %s: %llu entries, kernel-facts.md says %llu\n", table,
+                                    static_cast<unsigned long long>(got), static_cast<unsigned long long>(facts));
+    }
+  };
+  expect_count("__jump_table", 8973);
+  expect_count(".altinstructions", 9038);
+  expect_count(".static_call_sites", 7861);
+  expect_count("__mcount_loc", 43203);
+  expect_count(".retpoline_sites", 7875);
+  expect_count(".return_sites", 58229);
+  expect_count(".call_sites", 230510);
+  expect_count(".ibt_endbr_seal", 12208);
   EXPECT_EQ(entries(run, ".parainstructions"), 0u);
-  EXPECT_EQ(ro_after_init_size(run), 500848u);
-  EXPECT_EQ(entries(run, ".altinstructions"), 9038u);
+  const double ro_ratio = static_cast<double>(ro_after_init_size(run)) / 500848.0;
+  EXPECT_NEAR(ro_ratio, 1.0, measured_build ? 0.0 : 0.02);
 }
 
 // Proves the 6.1 layout (12-byte alternatives, paravirt table) is detected
