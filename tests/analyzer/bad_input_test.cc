@@ -177,3 +177,30 @@ TEST(BadInput, AlternativesMatchNoLayout) {
 
 }  // namespace
 }  // namespace vg::analyzer
+
+namespace vg::analyzer {
+namespace {
+
+// The layout of a fixture whose symbol `hidden` was renamed to "target_fn"
+// (its name offset now points at another name).
+KernelLayout layout_without(const std::string& fixture_layout, const std::vector<std::string>& hidden) {
+  ElfEditor editor(read_file(fixture_path(fixture_layout)));
+  for (const std::string& name : hidden) editor.symbol(name)->st_name = editor.symbol("target_fn")->st_name;
+  TempFile file(editor.bytes());
+  auto image = ElfImage::open(file.path());
+  EXPECT_TRUE(image.ok());
+  Analysis analysis;
+  EXPECT_TRUE(collect_kernel_info(*image.value(), analysis).ok());
+  return analysis.kernel.layout;
+}
+
+// Proves the layout comes from the alt_instr entry size, not from the
+// presence of layout-specific bounds symbols.
+TEST(LayoutDetection, EntrySizeDecidesWithoutHintSymbols) {
+  EXPECT_EQ(layout_without("61", {"__parainstructions"}), KernelLayout::kLinux61);
+  EXPECT_EQ(layout_without("612", {"__call_sites", "__ibt_endbr_seal", "__start_runtime_shift_d_hash_shift"}),
+            KernelLayout::kLinux612);
+}
+
+}  // namespace
+}  // namespace vg::analyzer
