@@ -305,11 +305,18 @@ Result<void, Diagnostic> read_returns(SiteSink& sink, SiteTableStats& stats) {
     patterns.push_back(PatternSpec::jmp32(thunk));
   }
   patterns.push_back(PatternSpec::literal_bytes(kRetInt3));
+  std::vector<uint64_t> thunks;
+  for (std::string_view name : kReturnThunks) {
+    if (auto thunk = sink.image().symbol_address(name)) thunks.push_back(*thunk);
+  }
+  sink.set_return_thunks(std::move(thunks));
   uint64_t other = 0;
   for (uint64_t i = 0; i < stats.entries; ++i) {
     const uint64_t address = self_relative(table->address + i * 4, table->bytes.data + i * 4);
     const ByteView bytes = VG_TRY(sink.site_bytes(".return_sites", i, address, 5));
     if (sink.in_replacement(address)) {
+      // Rewritten in place, then copied by an alternative: see alternatives.cc.
+      if (bytes.data[0] == x86::kJmp32) sink.add_replacement_return(address);
       ++stats.skipped;
       continue;
     }
@@ -600,9 +607,9 @@ Result<void, Diagnostic> collect_patch_sites(const ElfImage& image, Analysis& ou
   out.site_tables.clear();
   SiteSink sink(image, out);
   using Reader = Result<void, Diagnostic> (*)(SiteSink&, SiteTableStats&);
-  const Reader readers[] = {read_alternatives, read_jump_labels, read_static_calls, read_mcount,
-                            read_retpolines,   read_returns,     read_call_sites,   read_endbr_seal,
-                            read_paravirt,     read_smp_locks};
+  const Reader readers[] = {read_returns,  read_alternatives, read_jump_labels, read_static_calls,
+                            read_mcount,   read_retpolines,   read_call_sites,  read_endbr_seal,
+                            read_paravirt, read_smp_locks};
   for (Reader reader : readers) {
     SiteTableStats stats;
     VG_TRY_VOID(reader(sink, stats));

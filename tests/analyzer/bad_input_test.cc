@@ -152,7 +152,7 @@ TEST(BadInput, SpecialSectionNotWholeEntries) {
   EXPECT_EQ(stage_error(editor.bytes()), "__jump_table: size 52 is not a multiple of its entry size 16");
   ElfEditor returns = fixture();
   returns.symbol("__return_sites_end")->st_value -= 2;
-  EXPECT_EQ(stage_error(returns.bytes()), ".return_sites: size 2 is not a multiple of its entry size 4");
+  EXPECT_EQ(stage_error(returns.bytes()), ".return_sites: size 6 is not a multiple of its entry size 4");
 }
 
 // Proves an entry pointing outside kernel text is a diagnostic, not a crash.
@@ -170,9 +170,9 @@ TEST(BadInput, SpecialSectionEntryOutsideText) {
 // Proves alternatives matching neither layout are refused with one line.
 TEST(BadInput, AlternativesMatchNoLayout) {
   ElfEditor editor = fixture();
-  editor.symbol("__alt_instructions_end")->st_value -= 1;  // 69 bytes: neither 12 nor 14 divides it
+  editor.symbol("__alt_instructions_end")->st_value -= 1;  // 83 bytes: neither 12 nor 14 divides it
   EXPECT_EQ(stage_error(editor.bytes()),
-            ".altinstructions: size 69 is not a multiple of its entry size (12 in 6.1, 14 in 6.12)");
+            ".altinstructions: size 83 is not a multiple of its entry size (12 in 6.1, 14 in 6.12)");
 }
 
 }  // namespace
