@@ -4,7 +4,9 @@
 #include <atomic>
 #include <thread>
 
+#include "analyzer/insn/candidates.h"
 #include "analyzer/insn/decoder.h"
+#include "analyzer/insn/unintended.h"
 
 namespace vg::analyzer::insn {
 namespace {
@@ -20,6 +22,21 @@ struct WorkerOutput {
   SweepStats stats;
   std::string error;
 };
+
+// One past the last offset the sweep of `segment` must reach: the last byte
+// where a privileged opcode may start, looking kMaxPrefixRun bytes into the
+// following range because an unintended candidate there may start with
+// prefix bytes in this one.
+uint64_t sweep_limit(const CodeSection& section, const Segment& segment) {
+  const uint8_t* bytes = section.bytes.data;
+  const uint64_t size = section.bytes.size;
+  const uint64_t window_end = std::min<uint64_t>(segment.end + kMaxPrefixRun, size);
+  for (uint64_t at = window_end; at > segment.begin;) {
+    --at;
+    if (privileged_opcode_at(bytes, size, at)) return std::min(at + 1, segment.end);
+  }
+  return segment.begin;
+}
 
 std::vector<Segment> segments_of(const std::vector<CodeSection>& sections) {
   std::vector<Segment> segments;
@@ -39,7 +56,7 @@ std::vector<Segment> segments_of(const std::vector<CodeSection>& sections) {
 
 // Sweeps [first, last) of `segments`. Each segment belongs to exactly one
 // worker, so the workers write disjoint bytes of `starts`.
-void sweep_segments(Decoder& decoder, const std::vector<CodeSection>& sections,
+void sweep_segments(Decoder& decoder, SweepExtent extent, const std::vector<CodeSection>& sections,
                     const std::vector<Segment>& segments, size_t first, size_t last,
                     std::vector<std::vector<uint8_t>>& starts, std::atomic<uint64_t>& done, WorkerOutput& out) {
   for (size_t i = first; i < last; ++i) {
@@ -48,8 +65,10 @@ void sweep_segments(Decoder& decoder, const std::vector<CodeSection>& sections,
     const uint8_t* bytes = section.bytes.data;
     const uint64_t size = section.bytes.size;
     uint8_t* start_flags = starts[segment.section].data();
+    const uint64_t limit = extent == SweepExtent::kFull ? segment.end : sweep_limit(section, segment);
+    out.stats.bytes_skipped += segment.end - limit;
     uint64_t offset = segment.begin;
-    while (offset < segment.end) {
+    while (offset < limit) {
       const DecodedInsn insn = decoder.decode(bytes + offset, size - offset, section.address + offset);
       if (!insn.valid()) {
         ++out.stats.undecodable;
@@ -70,7 +89,7 @@ void sweep_segments(Decoder& decoder, const std::vector<CodeSection>& sections,
   }
 }
 
-void run_worker(const std::vector<CodeSection>& sections, const std::vector<Segment>& segments, size_t first,
+void run_worker(SweepExtent extent, const std::vector<CodeSection>& sections, const std::vector<Segment>& segments, size_t first,
                 size_t last, std::vector<std::vector<uint8_t>>& starts, std::atomic<uint64_t>& done,
                 WorkerOutput& out) {
   auto decoder = Decoder::open();
@@ -78,12 +97,12 @@ void run_worker(const std::vector<CodeSection>& sections, const std::vector<Segm
     out.error = decoder.error();
     return;
   }
-  sweep_segments(*decoder, sections, segments, first, last, starts, done, out);
+  sweep_segments(*decoder, extent, sections, segments, first, last, starts, done, out);
 }
 
 }  // namespace
 
-Result<SweepResult, std::string> sweep_code(const std::vector<CodeSection>& sections, unsigned threads,
+Result<SweepResult, std::string> sweep_code(const std::vector<CodeSection>& sections, const SweepOptions& options,
                                             const SweepProgress& progress) {
   SweepResult result;
   result.starts.resize(sections.size());
@@ -93,7 +112,7 @@ Result<SweepResult, std::string> sweep_code(const std::vector<CodeSection>& sect
     total += sections[i].bytes.size;
   }
   const std::vector<Segment> segments = segments_of(sections);
-  const unsigned workers = std::max(1u, threads);
+  const unsigned workers = std::max(1u, options.threads);
 
   // Contiguous shares of about equal byte counts: neighbouring functions stay
   // together, and the merged results stay in address order per share.
@@ -110,7 +129,7 @@ Result<SweepResult, std::string> sweep_code(const std::vector<CodeSection>& sect
   std::vector<std::thread> helpers;
   helpers.reserve(workers - 1);
   for (unsigned w = 1; w < workers; ++w) {
-    helpers.emplace_back(run_worker, std::cref(sections), std::cref(segments), bounds[w], bounds[w + 1],
+    helpers.emplace_back(run_worker, options.extent, std::cref(sections), std::cref(segments), bounds[w], bounds[w + 1],
                          std::ref(result.starts), std::ref(done), std::ref(outputs[w]));
   }
   // The calling thread sweeps its share in slices so that it can report.
@@ -121,7 +140,7 @@ Result<SweepResult, std::string> sweep_code(const std::vector<CodeSection>& sect
     constexpr size_t kSlice = 512;
     for (size_t first = bounds[0]; first < bounds[1]; first += kSlice) {
       const size_t last = std::min(bounds[1], first + kSlice);
-      sweep_segments(*decoder, sections, segments, first, last, result.starts, done, outputs[0]);
+      sweep_segments(*decoder, options.extent, sections, segments, first, last, result.starts, done, outputs[0]);
       if (progress) progress(done.load(std::memory_order_relaxed), total);
     }
   }
@@ -132,6 +151,7 @@ Result<SweepResult, std::string> sweep_code(const std::vector<CodeSection>& sect
     if (!output.error.empty()) return Err(output.error);
     result.aligned.insert(result.aligned.end(), output.found.begin(), output.found.end());
     result.stats.instructions += output.stats.instructions;
+    result.stats.bytes_skipped += output.stats.bytes_skipped;
     result.stats.undecodable += output.stats.undecodable;
     result.stats.gap_decoded += output.stats.gap_decoded;
     result.stats.segments += output.stats.segments;

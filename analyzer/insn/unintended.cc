@@ -5,26 +5,11 @@
 #include <cstring>
 #include <utility>
 
+#include "analyzer/insn/candidates.h"
 #include "analyzer/insn/prefixes.h"
 
 namespace vg::analyzer::insn {
 namespace {
-
-// Bytes after 0F that start a privileged opcode (classify.cc): CLTS 06,
-// SYSRET 07, INVD 08, WBINVD 09, MOV CR 22, MOV DR 23, WRMSR 30, RDMSR 32,
-// SYSEXIT 35, group 6 00 (LLDT/LTR), group 7 01, 38 (INVPCID).
-constexpr std::array<bool, 256> make_second_byte_table() {
-  std::array<bool, 256> table{};
-  for (int byte : {0x00, 0x01, 0x06, 0x07, 0x08, 0x09, 0x22, 0x23, 0x30, 0x32, 0x35, 0x38}) {
-    table[static_cast<size_t>(byte)] = true;
-  }
-  return table;
-}
-constexpr std::array<bool, 256> kSecondByte = make_second_byte_table();
-
-// Prefix bytes worth trying in front of an opcode: at most this many, which
-// covers LOCK/66 + F2/F3 + REX, the most any privileged kind can use.
-constexpr size_t kMaxPrefixRun = 4;
 
 class Scanner {
  public:
@@ -60,7 +45,7 @@ class Scanner {
     for (const uint8_t* hit = bytes; hit != nullptr && hit < bytes + size - 1;) {
       hit = static_cast<const uint8_t*>(std::memchr(hit, 0x0F, static_cast<size_t>(bytes + size - 1 - hit)));
       if (hit == nullptr) break;
-      if (kSecondByte[hit[1]]) try_opcode(index, static_cast<uint64_t>(hit - bytes));
+      if (kPrivilegedSecondByte[hit[1]]) try_opcode(index, static_cast<uint64_t>(hit - bytes));
       ++hit;
     }
     // IRETQ: REX.W CF. The REX is part of the run tried before the opcode.

@@ -19,6 +19,7 @@
 //    and 64-bit kernel code returns with IRETQ (48 CF), which is searched.
 #pragma once
 
+#include <cstddef>
 #include <vector>
 
 #include "analyzer/insn/code_map.h"
@@ -26,6 +27,10 @@
 #include "analyzer/insn/sweep.h"
 
 namespace vg::analyzer::insn {
+
+// Prefix bytes worth trying in front of an opcode: at most this many, which
+// covers LOCK/66 + F2/F3 + REX, the most any privileged kind can use.
+inline constexpr size_t kMaxPrefixRun = 4;
 
 struct UnintendedStats {
   uint64_t candidates = 0;  // opcode positions that passed the byte filter
