@@ -41,7 +41,7 @@ Result<ReplacementCode, Diagnostic> replacement_code(const ElfImage& image, cons
   ReplacementCode code;
   code.kinds_by_function.assign(analysis.functions.size(), 0);
   auto decoder = insn::Decoder::open();
-  if (!decoder.ok()) return Err(image.error(decoder.error()));
+  if (!decoder.ok()) return Err{image.error(decoder.error())};
   for (const PatchSite& site : analysis.sites) {
     if ((site.kind & (policy::kSiteAlternative | policy::kSiteParavirt)) == 0) continue;
     KindMask kinds = 0;
@@ -84,7 +84,7 @@ Result<void, Diagnostic> classify_trust(const ElfImage& image, Analysis& out) {
     if (located.function != nullptr) privileged[index_of(located.function)] |= bit(site.kind);
   }
   auto replacement = replacement_code(image, out, locator);
-  if (!replacement.ok()) return Err(replacement.error());
+  if (!replacement.ok()) return Err{replacement.error()};
 
   out.trusted = TrustedSummary{};
   for (size_t i = 0; i < out.functions.size(); ++i) {
@@ -118,7 +118,7 @@ Result<void, Diagnostic> classify_trust(const ElfImage& image, Analysis& out) {
     if (site.unintended) continue;  // never legitimate (trust_rules.h)
     if (site.replacement) {
       auto bytes = image.bytes_at(site.address, site.length);
-      if (!bytes.ok()) return Err(bytes.error());
+      if (!bytes.ok()) return Err{bytes.error()};
       const std::vector<uint8_t> key(bytes->data, bytes->data + bytes->size);
       site.trusted = replacement->privileged_bytes.count(key) != 0;
       if (!site.trusted) ++replacement_untrusted;

@@ -43,16 +43,16 @@ PrivilegedSite make_site(const insn::FoundInsn& found, const insn::CodeSection& 
 
 Result<void, Diagnostic> collect_privileged(const ElfImage& image, Analysis& out, const Progress& progress) {
   const std::vector<insn::CodeSection> sections = insn::code_sections(image, out.functions);
-  if (sections.empty()) return Err(image.error("no executable section to analyze"));
+  if (sections.empty()) return Err{image.error("no executable section to analyze")};
 
   const insn::SweepProgress sweep_progress = [&progress](uint64_t done, uint64_t total) {
     if (progress) progress(kStage, done, total);
   };
   auto swept = insn::sweep_code(sections, kSweepOptions, sweep_progress);
-  if (!swept.ok()) return Err(image.error(swept.error()));
+  if (!swept.ok()) return Err{image.error(swept.error())};
 
   auto decoder = insn::Decoder::open();
-  if (!decoder.ok()) return Err(image.error(decoder.error()));
+  if (!decoder.ok()) return Err{image.error(decoder.error())};
   insn::UnintendedStats unintended_stats;
   const std::vector<insn::FoundInsn> unintended =
       insn::find_unintended(sections, *swept, *decoder, &unintended_stats);

@@ -35,16 +35,16 @@ Result<Decoder, std::string> Decoder::open() {
   Decoder decoder;
   csh handle = 0;
   if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle) != CS_ERR_OK) {
-    return Err(std::string("capstone: cannot open an x86-64 handle"));
+    return Err{std::string("capstone: cannot open an x86-64 handle")};
   }
   decoder.handle_ = handle;
   // Detail off: the classification reads bytes, and detail costs a third of
   // the decoding time (kernel-facts.md).
   if (cs_option(handle, CS_OPT_DETAIL, CS_OPT_OFF) != CS_ERR_OK) {
-    return Err(std::string("capstone: cannot turn detail off"));
+    return Err{std::string("capstone: cannot turn detail off")};
   }
   decoder.insn_ = cs_malloc(handle);
-  if (decoder.insn_ == nullptr) return Err(std::string("capstone: cannot allocate an instruction"));
+  if (decoder.insn_ == nullptr) return Err{std::string("capstone: cannot allocate an instruction")};
   return decoder;
 }
 

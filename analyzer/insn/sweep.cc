@@ -148,7 +148,7 @@ Result<SweepResult, std::string> sweep_code(const std::vector<CodeSection>& sect
   if (progress) progress(total, total);
 
   for (const WorkerOutput& output : outputs) {
-    if (!output.error.empty()) return Err(output.error);
+    if (!output.error.empty()) return Err{output.error};
     result.aligned.insert(result.aligned.end(), output.found.begin(), output.found.end());
     result.stats.instructions += output.stats.instructions;
     result.stats.bytes_skipped += output.stats.bytes_skipped;
