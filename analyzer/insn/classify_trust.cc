@@ -16,7 +16,9 @@ namespace {
 
 using KindMask = uint32_t;  // bit per policy::PrivilegedKind (values 0..31)
 
-KindMask bit(policy::PrivilegedKind kind) { return KindMask{1} << static_cast<uint16_t>(kind); }
+KindMask bit(policy::PrivilegedKind kind) {
+  return KindMask{1} << static_cast<uint16_t>(kind);
+}
 
 std::string kind_list(KindMask mask) {
   std::string list;
@@ -50,7 +52,8 @@ Result<ReplacementCode, Diagnostic> replacement_code(const ElfImage& image, cons
       const std::vector<uint8_t>& bytes = pattern.literal;
       // Replacement code is whole instructions: a linear decode is exact.
       for (size_t at = 0; at < bytes.size();) {
-        const insn::DecodedInsn insn = decoder->decode(bytes.data() + at, bytes.size() - at, site.address + at);
+        const insn::DecodedInsn insn =
+            decoder->decode(bytes.data() + at, bytes.size() - at, site.address + at);
         if (!insn.valid()) break;
         if (insn.privileged()) {
           kinds |= bit(insn.classification.kind);

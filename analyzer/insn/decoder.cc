@@ -60,7 +60,9 @@ Decoder& Decoder::operator=(Decoder&& other) noexcept {
   return *this;
 }
 
-Decoder::~Decoder() { close(); }
+Decoder::~Decoder() {
+  close();
+}
 
 void Decoder::close() {
   if (insn_ != nullptr) cs_free(insn_, 1);
@@ -109,8 +111,7 @@ std::string Decoder::disassemble(const uint8_t* code, size_t size, uint64_t addr
       size_t length = 0;
       return find_gap_insn(code, size, length)->mnemonic;
     }
-    case DecodeSource::kVmgexit:
-      return "vmgexit";
+    case DecodeSource::kVmgexit: return "vmgexit";
     case DecodeSource::kLockCr8: {
       // Capstone renders the same instruction without its LOCK prefix; the
       // register it names is CR0, which the prefix redirects to CR8.
@@ -129,8 +130,7 @@ std::string Decoder::disassemble(const uint8_t* code, size_t size, uint64_t addr
       if (cr0 != std::string::npos) text.replace(cr0, 3, "cr8");
       return text;
     }
-    case DecodeSource::kCapstone:
-      break;
+    case DecodeSource::kCapstone: break;
   }
   std::string text = insn_->mnemonic;
   if (insn_->op_str[0] != '\0') {

@@ -58,7 +58,8 @@ class Scanner {
   }
 
   bool aligned_opcode(uint64_t address, policy::PrivilegedKind kind) const {
-    return std::binary_search(aligned_opcodes_.begin(), aligned_opcodes_.end(), std::make_pair(address, kind));
+    return std::binary_search(aligned_opcodes_.begin(), aligned_opcodes_.end(),
+                              std::make_pair(address, kind));
   }
 
   // Tries the starts opcode, opcode-1, ... through the run of prefix bytes.

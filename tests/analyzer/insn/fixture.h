@@ -13,7 +13,9 @@
 
 namespace vg::analyzer::insn::testing {
 
-inline std::string fixture_path(const std::string& name) { return std::string(VG_INSN_FIXTURE_DIR) + "/" + name; }
+inline std::string fixture_path(const std::string& name) {
+  return std::string(VG_INSN_FIXTURE_DIR) + "/" + name;
+}
 
 inline std::unique_ptr<ElfImage> open_fixture(const std::string& name) {
   auto image = ElfImage::open(fixture_path(name));
@@ -29,7 +31,8 @@ inline uint64_t address_of(const ElfImage& image, const std::string& name) {
   return address.value_or(0);
 }
 
-inline const PrivilegedSite* site_at(const Analysis& analysis, uint64_t address, policy::PrivilegedKind kind) {
+inline const PrivilegedSite* site_at(const Analysis& analysis, uint64_t address,
+                                     policy::PrivilegedKind kind) {
   for (const PrivilegedSite& site : analysis.privileged) {
     if (site.address == address && site.kind == kind) return &site;
   }

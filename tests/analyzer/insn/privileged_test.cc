@@ -23,10 +23,10 @@ class CollectPrivilegedTest : public ::testing::Test {
     ASSERT_NE(image_, nullptr);
     auto functions = collect_functions(*image_, analysis_);
     ASSERT_TRUE(functions.ok()) << functions.error().to_string();
-    auto privileged = collect_privileged(*image_, analysis_, [this](std::string_view stage, uint64_t done,
-                                                                    uint64_t total) {
-      progress_.emplace_back(std::string(stage), done, total);
-    });
+    auto privileged =
+        collect_privileged(*image_, analysis_, [this](std::string_view stage, uint64_t done, uint64_t total) {
+          progress_.emplace_back(std::string(stage), done, total);
+        });
     ASSERT_TRUE(privileged.ok()) << privileged.error().to_string();
   }
 

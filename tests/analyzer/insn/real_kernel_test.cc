@@ -70,7 +70,8 @@ class RealKernel {
         EXPECT_TRUE(site.trusted) << site.function << "+" << site.function_offset;
       }
     }
-    for (const char* name : {"text_poke_bp_batch", "__text_poke", "apply_alternatives", "arch_jump_label_transform"}) {
+    for (const char* name :
+         {"text_poke_bp_batch", "__text_poke", "apply_alternatives", "arch_jump_label_transform"}) {
       bool found = false;
       for (const FunctionInfo& function : analysis_.functions) {
         if (function.name != name) continue;
@@ -114,21 +115,27 @@ TEST(RealKernel, Debian61PrivilegedCountsMatchKernelFacts) {
   const RealKernel kernel("VMPLGUARD_REAL_VMLINUX_61");
   if (!kernel.loaded()) GTEST_SKIP() << "set VMPLGUARD_REAL_VMLINUX_61 to the Debian 6.1 cloud vmlinux";
   // kernel-facts.md, "Privileged instructions in 6.1 .text (aligned)": all equal.
-  kernel.expect({{K::kMovToCr0, 6}, {K::kMovToCr2, 2}, {K::kMovToCr3, 31}, {K::kMovToCr4, 17},
-                 {K::kMovToDr, 6},   {K::kWrmsr, 49},   {K::kRdmsr, 31},    {K::kLgdt, 6},
-                 {K::kLidt, 4},      {K::kLldt, 2},     {K::kLtr, 2},       {K::kInvlpg, 1},
-                 {K::kInvpcid, 2},   {K::kWbinvd, 6},   {K::kXsetbv, 2},    {K::kSwapgs, 20},
-                 {K::kSysret, 2},    {K::kIretq, 9},    {K::kPvalidate, 1}, {K::kRmpadjust, 3},
-                 {K::kVmgexit, 14}},
-                false, ".text");
+  kernel.expect(
+      {{K::kMovToCr0, 6}, {K::kMovToCr2, 2}, {K::kMovToCr3, 31}, {K::kMovToCr4, 17}, {K::kMovToDr, 6},
+       {K::kWrmsr, 49},   {K::kRdmsr, 31},   {K::kLgdt, 6},      {K::kLidt, 4},      {K::kLldt, 2},
+       {K::kLtr, 2},      {K::kInvlpg, 1},   {K::kInvpcid, 2},   {K::kWbinvd, 6},    {K::kXsetbv, 2},
+       {K::kSwapgs, 20},  {K::kSysret, 2},   {K::kIretq, 9},     {K::kPvalidate, 1}, {K::kRmpadjust, 3},
+       {K::kVmgexit, 14}},
+      false, ".text");
   // Replacement code: mov to CR3 9, wrmsr 71, wbinvd 12.
   kernel.expect({{K::kMovToCr3, 9}, {K::kWrmsr, 71}, {K::kWbinvd, 12}}, false, ".altinstr_replacement");
   // Unintended: no mov to CR0/CR3/CR4 in .text; lgdt 3, lidt 2, ltr 6.
   // wrmsr: 47 in .text + 2 in .init.text = the 49 of kernel-facts (96 raw
   // 0F 30 in .text minus 49 aligned). wbinvd: 59 in .text (65 raw 0F 09
   // minus 6 aligned) + 2 in .init.text; kernel-facts says 60.
-  kernel.expect({{K::kMovToCr0, 0}, {K::kMovToCr3, 0}, {K::kMovToCr4, 0}, {K::kLgdt, 3}, {K::kLidt, 2},
-                 {K::kLtr, 6}, {K::kWrmsr, 47}, {K::kWbinvd, 59}},
+  kernel.expect({{K::kMovToCr0, 0},
+                 {K::kMovToCr3, 0},
+                 {K::kMovToCr4, 0},
+                 {K::kLgdt, 3},
+                 {K::kLidt, 2},
+                 {K::kLtr, 6},
+                 {K::kWrmsr, 47},
+                 {K::kWbinvd, 59}},
                 true, ".text");
   kernel.expect({{K::kWrmsr, 2}, {K::kWbinvd, 2}}, true, ".init.text");
   kernel.expect_trust_rules_hold();
@@ -139,8 +146,12 @@ TEST(RealKernel, Debian612PrivilegedCountsMatchKernelFacts) {
   const RealKernel kernel("VMPLGUARD_REAL_VMLINUX_612");
   if (!kernel.loaded()) GTEST_SKIP() << "set VMPLGUARD_REAL_VMLINUX_612 to the Debian 6.12 cloud vmlinux";
   // kernel-facts.md: CR0 6, CR3 33, CR4 17, wrmsr 68, pvalidate + rmpadjust 9.
-  kernel.expect({{K::kMovToCr0, 6}, {K::kMovToCr3, 33}, {K::kMovToCr4, 17}, {K::kWrmsr, 68},
-                 {K::kPvalidate, 3}, {K::kRmpadjust, 6}},
+  kernel.expect({{K::kMovToCr0, 6},
+                 {K::kMovToCr3, 33},
+                 {K::kMovToCr4, 17},
+                 {K::kWrmsr, 68},
+                 {K::kPvalidate, 3},
+                 {K::kRmpadjust, 6}},
                 false, ".text");
   // Unintended, where we differ from kernel-facts.md (7 CR0, 1 CR4, lidt 6,
   // wrmsr 50): .text holds 15 `0F 22 /0`, 6 of them aligned; the other 9 have
@@ -149,8 +160,8 @@ TEST(RealKernel, Debian612PrivilegedCountsMatchKernelFacts) {
   // All 17 `0F 22 /4` are the aligned ones: no unintended CR4 exists. lidt:
   // 5 raw `0F 01 /3` (memory form), 3 aligned. wrmsr: 109 raw 0F 30, 68
   // aligned; .init.text has 3, all aligned.
-  kernel.expect({{K::kMovToCr0, 9}, {K::kMovToCr4, 0}, {K::kLgdt, 3}, {K::kLidt, 2}, {K::kWrmsr, 41}},
-                true, ".text");
+  kernel.expect({{K::kMovToCr0, 9}, {K::kMovToCr4, 0}, {K::kLgdt, 3}, {K::kLidt, 2}, {K::kWrmsr, 41}}, true,
+                ".text");
   kernel.expect({{K::kWrmsr, 0}}, true, ".init.text");
   kernel.expect_trust_rules_hold();
 }

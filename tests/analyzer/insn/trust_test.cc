@@ -35,8 +35,9 @@ TEST_F(ClassifyTrustTest, TrustsFunctionsWithAlignedPrivilegedInstructions) {
   const FunctionInfo* function = function_named(analysis_, "capstone_gaps");
   ASSERT_NE(function, nullptr);
   EXPECT_TRUE(function->trusted);
-  EXPECT_EQ(function->trust_reason,
-            "privileged: mov to cr3, pvalidate, rmpadjust, vmgexit, wrpkru, rmpquery, psmash, invlpgb, tlbsync");
+  EXPECT_EQ(
+      function->trust_reason,
+      "privileged: mov to cr3, pvalidate, rmpadjust, vmgexit, wrpkru, rmpquery, psmash, invlpgb, tlbsync");
   const PrivilegedSite* site = site_at(analysis_, at("k_pvalidate"), PrivilegedKind::kPvalidate);
   ASSERT_NE(site, nullptr);
   EXPECT_TRUE(site->trusted);
@@ -144,7 +145,7 @@ TEST(TrustRules, KnowsThePatchingMachineryAndNothingNearIt) {
   EXPECT_EQ(patching_mechanism("optimize_kprobe.part.0"), "");  // asks for a patch, does not write text
   EXPECT_EQ(patching_mechanism("perf_event_text_poke"), "");    // reports a patch
   EXPECT_EQ(patching_mechanism("apply_to_page_range"), "");
-  EXPECT_EQ(patching_mechanism("__pfx_text_poke"), "");         // padding before text_poke
+  EXPECT_EQ(patching_mechanism("__pfx_text_poke"), "");  // padding before text_poke
 }
 
 }  // namespace
