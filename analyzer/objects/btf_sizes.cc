@@ -29,9 +29,18 @@ int capture_libbpf_message(enum libbpf_print_level level, const char* format, va
   return 0;
 }
 
+// "struct apic *" -> "struct apic": a pointer is sized by the BTF pointer
+// size once its pointee is known to this kernel's BTF.
+bool strip_pointer(std::string_view& declared) {
+  if (declared.size() < 2 || declared.substr(declared.size() - 2) != " *") return false;
+  declared.remove_suffix(2);
+  return true;
+}
+
 // "struct cred" -> (BTF_KIND_STRUCT, "cred"); "u64" -> (0, "u64"), where 0
 // stands for "a typedef, a base type or an enum of that name".
 std::pair<uint32_t, std::string_view> split_declared_type(std::string_view declared) {
+  strip_pointer(declared);
   constexpr std::pair<std::string_view, uint32_t> kPrefixes[] = {
       {"struct ", BTF_KIND_STRUCT}, {"union ", BTF_KIND_UNION}, {"enum ", BTF_KIND_ENUM}};
   for (const auto& [prefix, kind] : kPrefixes) {
@@ -129,7 +138,11 @@ Result<BtfIndex, std::string> BtfIndex::parse(ByteView bytes, std::span<const st
     __s64 size = btf__resolve_size(raw, id);
     // A size-less struct (forward-declared as a STRUCT with vlen 0 and size 0)
     // does not answer the question; a later complete definition may.
-    if (size > 0) index.type_sizes_.emplace(std::move(key), static_cast<uint64_t>(size));
+    // A pointee may be a struct with no members in this BTF (only ever used
+    // through pointers); its existence is enough for a pointer.
+    if (size > 0 || kind == BTF_KIND_STRUCT || kind == BTF_KIND_UNION) {
+      index.type_sizes_.emplace(std::move(key), static_cast<uint64_t>(size > 0 ? size : 0));
+    }
   }
 
   for (auto& [name, id] : found_vars) {
@@ -156,9 +169,16 @@ std::span<const BtfVariable> BtfIndex::variables(std::string_view name) const {
 }
 
 std::optional<uint64_t> BtfIndex::type_size(std::string_view declared_type) const {
+  bool pointer = strip_pointer(declared_type);
   auto [kind, name] = split_declared_type(declared_type);
   auto found = type_sizes_.find(type_key(kind, name));
   if (found == type_sizes_.end()) return std::nullopt;
+  if (pointer) {
+    size_t pointer_size = btf__pointer_size(btf_.get());
+    if (pointer_size == 0) return std::nullopt;
+    return pointer_size;
+  }
+  if (found->second == 0) return std::nullopt;  // known but incomplete
   return found->second;
 }
 

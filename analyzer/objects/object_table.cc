@@ -73,7 +73,7 @@ constexpr std::array kTable = {
                        kLocked, "struct x86_platform_ops"},
     CriticalObjectSpec{
         "apic", "pointer to the APIC driver; a forged driver runs attacker code on every IPI and timer",
-        kLocked, ""},
+        kLocked, "struct apic *"},
     CriticalObjectSpec{
         "snp_vmpl",
         "the VMPL the kernel believes it runs at; a wrong value breaks its SVSM calls and validation",
@@ -158,7 +158,7 @@ constexpr std::array kTable = {
     CriticalObjectSpec{
         "ftrace_ops_list",
         "the ftrace callback list; an inserted ops runs attacker code at every traced function", kWatched,
-        ""},
+        "struct ftrace_ops *"},
     CriticalObjectSpec{"ftrace_trace_function",
                        "the function every traced call reaches when one tracer is active", kWatched,
                        "ftrace_func_t"},

@@ -27,8 +27,13 @@ std::vector<uint8_t> fixture_btf() {
 }
 
 constexpr std::string_view kVariables[] = {"gdt_page", "init_cred"};
-constexpr std::string_view kTypes[] = {"struct cred", "struct task_struct", "int", "long unsigned int",
-                                       "struct not_in_this_kernel"};
+constexpr std::string_view kTypes[] = {"struct cred",
+                                       "struct task_struct",
+                                       "int",
+                                       "long unsigned int",
+                                       "struct not_in_this_kernel",
+                                       "struct ftrace_ops *",
+                                       "struct not_in_this_kernel *"};
 
 TEST(BtfIndex, PerCpuVariablesComeWithTheirSectionOffset) {
   std::vector<uint8_t> bytes = fixture_btf();
@@ -51,6 +56,9 @@ TEST(BtfIndex, DeclaredTypesAreSized) {
   EXPECT_EQ(index->type_size("int"), sizeof(int));
   EXPECT_EQ(index->type_size("long unsigned int"), sizeof(unsigned long));
   EXPECT_EQ(index->type_size("struct not_in_this_kernel"), std::nullopt);
+  // Pointers take BTF's pointer size, but only to a type this BTF knows.
+  EXPECT_EQ(index->type_size("struct ftrace_ops *"), sizeof(void*));
+  EXPECT_EQ(index->type_size("struct not_in_this_kernel *"), std::nullopt);
   // Only the names asked for are indexed: `union cred` is not `struct cred`.
   EXPECT_EQ(index->type_size("union cred"), std::nullopt);
 }

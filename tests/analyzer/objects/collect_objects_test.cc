@@ -71,6 +71,7 @@ TEST(CollectObjects, BtfSizesPerCpuVariablesAndDeclaredTypes) {
   expect_object(analysis, "init_cred", sizeof(struct cred), "BTF", ".data");
   expect_object(analysis, "cr4_pinned_bits", sizeof(unsigned long), "BTF", "ro_after_init");
   expect_object(analysis, "kptr_restrict", sizeof(int), "BTF", ".bss");
+  expect_object(analysis, "ftrace_ops_list", sizeof(void*), "BTF", ".data");
   // Defined in assembly without .size: only the declared type knows.
   expect_object(analysis, "init_task", sizeof(struct task_struct), "BTF", ".data");
   // Arrays: vmlinux BTF has no VAR for them and the table names no type.

@@ -34,8 +34,9 @@ struct BtfVariable {
 class BtfIndex {
  public:
   // Parses `bytes` and indexes the VAR entries named in `variables` and the
-  // types named in `types` ("struct cred", "union x", "enum y", or a typedef
-  // or base type name such as "u64" or "long unsigned int").
+  // types named in `types` ("struct cred", "union x", "enum y", a typedef or
+  // base type name such as "u64" or "long unsigned int", or any of these
+  // followed by " *" for a pointer to it).
   static Result<BtfIndex, std::string> parse(ByteView bytes, std::span<const std::string_view> variables,
                                              std::span<const std::string_view> types);
 
