@@ -24,30 +24,30 @@ Result<std::unique_ptr<ElfImage>, Diagnostic> ElfImage::open(const std::string& 
   std::unique_ptr<ElfImage> image(new ElfImage());
   image->path_ = path;
   image->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (image->fd_ < 0) return Err(image->error("cannot open"));
+  if (image->fd_ < 0) return Err{image->error("cannot open")};
   struct stat status {};
-  if (fstat(image->fd_, &status) != 0 || status.st_size <= 0) return Err(image->error("cannot stat or empty"));
+  if (fstat(image->fd_, &status) != 0 || status.st_size <= 0) return Err{image->error("cannot stat or empty")};
   image->map_size_ = static_cast<uint64_t>(status.st_size);
   void* map = mmap(nullptr, image->map_size_, PROT_READ, MAP_PRIVATE, image->fd_, 0);
-  if (map == MAP_FAILED) return Err(image->error("cannot map"));
+  if (map == MAP_FAILED) return Err{image->error("cannot map")};
   image->map_ = static_cast<const uint8_t*>(map);
 
   elf_version(EV_CURRENT);
   image->elf_ = elf_memory(static_cast<char*>(map), image->map_size_);
-  if (image->elf_ == nullptr || elf_kind(image->elf_) != ELF_K_ELF) return Err(image->error("not an ELF file"));
+  if (image->elf_ == nullptr || elf_kind(image->elf_) != ELF_K_ELF) return Err{image->error("not an ELF file")};
   GElf_Ehdr header;
   if (gelf_getehdr(image->elf_, &header) == nullptr || header.e_ident[EI_CLASS] != ELFCLASS64 ||
       header.e_ident[EI_DATA] != ELFDATA2LSB || header.e_machine != EM_X86_64) {
-    return Err(image->error("not a little-endian ELF64 x86-64 file"));
+    return Err{image->error("not a little-endian ELF64 x86-64 file")};
   }
   size_t names_index = 0;
-  if (elf_getshdrstrndx(image->elf_, &names_index) != 0) return Err(image->error("no section name table"));
+  if (elf_getshdrstrndx(image->elf_, &names_index) != 0) return Err{image->error("no section name table")};
 
   Elf_Scn* scn = nullptr;
   Elf_Scn* symtab = nullptr;
   while ((scn = elf_nextscn(image->elf_, scn)) != nullptr) {
     GElf_Shdr shdr;
-    if (gelf_getshdr(scn, &shdr) == nullptr) return Err(image->error("unreadable section header"));
+    if (gelf_getshdr(scn, &shdr) == nullptr) return Err{image->error("unreadable section header")};
     Section section;
     const char* name = elf_strptr(image->elf_, names_index, shdr.sh_name);
     section.name = name != nullptr ? name : "";
@@ -60,23 +60,23 @@ Result<std::unique_ptr<ElfImage>, Diagnostic> ElfImage::open(const std::string& 
     section.entry_size = shdr.sh_entsize;
     if (shdr.sh_type != SHT_NOBITS) {
       if (shdr.sh_offset > image->map_size_ || shdr.sh_size > image->map_size_ - shdr.sh_offset) {
-        return Err(image->error("section " + section.name + " extends past the end of the file"));
+        return Err{image->error("section " + section.name + " extends past the end of the file")};
       }
       section.bytes = ByteView{image->map_ + shdr.sh_offset, shdr.sh_size};
     }
     if (shdr.sh_type == SHT_SYMTAB) symtab = scn;
     image->sections_.push_back(std::move(section));
   }
-  if (symtab == nullptr) return Err(image->error("no symbol table"));
+  if (symtab == nullptr) return Err{image->error("no symbol table")};
 
   GElf_Shdr symtab_header;
   gelf_getshdr(symtab, &symtab_header);
   Elf_Data* data = elf_getdata(symtab, nullptr);
-  if (data == nullptr || symtab_header.sh_entsize != sizeof(Elf64_Sym)) return Err(image->error("bad symbol table"));
+  if (data == nullptr || symtab_header.sh_entsize != sizeof(Elf64_Sym)) return Err{image->error("bad symbol table")};
   size_t count = symtab_header.sh_size / sizeof(Elf64_Sym);
   for (size_t i = 1; i < count; ++i) {
     GElf_Sym raw;
-    if (gelf_getsym(data, static_cast<int>(i), &raw) == nullptr) return Err(image->error("bad symbol"));
+    if (gelf_getsym(data, static_cast<int>(i), &raw) == nullptr) return Err{image->error("bad symbol")};
     uint8_t type = GELF_ST_TYPE(raw.st_info);
     if (type != STT_FUNC && type != STT_OBJECT && type != STT_NOTYPE) continue;
     const char* name = elf_strptr(image->elf_, symtab_header.sh_link, raw.st_name);
@@ -136,9 +136,9 @@ std::optional<uint64_t> ElfImage::symbol_address(std::string_view name) const {
 
 Result<ByteView, Diagnostic> ElfImage::bytes_at(uint64_t va, uint64_t size) const {
   const Section* holder = section_at(va);
-  if (holder == nullptr || holder->bytes.size == 0) return Err(error("no file bytes at address"));
+  if (holder == nullptr || holder->bytes.size == 0) return Err{error("no file bytes at address")};
   uint64_t offset = va - holder->address;
-  if (!holder->bytes.contains(offset, size)) return Err(error("range leaves its section"));
+  if (!holder->bytes.contains(offset, size)) return Err{error("range leaves its section")};
   return holder->bytes.sub(offset, size);
 }
 

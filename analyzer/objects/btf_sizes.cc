@@ -68,8 +68,8 @@ BtfIndex::~BtfIndex() = default;
 
 Result<BtfIndex, std::string> BtfIndex::parse(ByteView bytes, std::span<const std::string_view> variables,
                                               std::span<const std::string_view> types) {
-  if (bytes.size == 0) return Err(std::string("empty .BTF section"));
-  if (bytes.size > UINT32_MAX) return Err(std::string(".BTF section larger than 4 GiB"));
+  if (bytes.size == 0) return Err{std::string("empty .BTF section")};
+  if (bytes.size > UINT32_MAX) return Err{std::string(".BTF section larger than 4 GiB")};
 
   std::string libbpf_message;
   g_libbpf_message = &libbpf_message;
@@ -82,7 +82,7 @@ Result<BtfIndex, std::string> BtfIndex::parse(ByteView bytes, std::span<const st
     std::string message = "corrupt .BTF section (libbpf: ";
     message += libbpf_message.empty() ? std::strerror(-error) : libbpf_message;
     message += ")";
-    return Err(std::move(message));
+    return Err{std::move(message)};
   }
 
   BtfIndex index;

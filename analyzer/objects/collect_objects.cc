@@ -161,8 +161,8 @@ Result<void, Diagnostic> collect_objects(const ElfImage& image, Analysis& out) {
       const Symbol& symbol = *located.symbol;
       const Section* section = section_by_index(image, symbol.section);
       if (section == nullptr || !section->contains(symbol.value)) {
-        return Err(image.error(std::string(spec.name) + ": symbol at " + hex(symbol.value) +
-                               " is not inside section index " + std::to_string(symbol.section)));
+        return Err{image.error(std::string(spec.name) + ": symbol at " + hex(symbol.value) +
+                               " is not inside section index " + std::to_string(symbol.section))};
       }
       Candidate candidate;
       candidate.spec = &spec;

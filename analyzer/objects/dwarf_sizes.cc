@@ -58,7 +58,7 @@ Result<DwarfScan, std::string> scan_dwarf_variables(Elf* elf, std::span<const Dw
   DwarfScan scan;
   if (elf == nullptr || !has_debug_info(elf)) return scan;
   std::unique_ptr<Dwarf, DwarfDeleter> dwarf(dwarf_begin_elf(elf, DWARF_C_READ, nullptr));
-  if (!dwarf) return Err(std::string("unreadable DWARF (libdw: ") + dwarf_errmsg(-1) + ")");
+  if (!dwarf) return Err{std::string("unreadable DWARF (libdw: ") + dwarf_errmsg(-1) + ")"};
 
   std::map<std::string_view, uint64_t, std::less<>> wanted;  // name -> address
   for (const DwarfQuery& query : queries) wanted.emplace(query.name, query.address);
