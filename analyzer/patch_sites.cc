@@ -465,28 +465,33 @@ Result<void, Diagnostic> read_runtime_consts(SiteSink& sink, std::vector<SiteTab
 
 // _kprobe_blacklist: not patch sites, but where kprobes may never go; the
 // report lists them.
-Result<void, Diagnostic> read_kprobe_blacklist(SiteSink& sink, const Analysis& out, SiteTableStats& stats) {
+Result<void, Diagnostic> read_kprobe_blacklist(SiteSink& sink, SiteTableStats& stats) {
   auto table = VG_TRY(sized_table(
       sink.image(), {"_kprobe_blacklist", "__start_kprobe_blacklist", "__stop_kprobe_blacklist", "_kprobe_blacklist"},
       8, stats));
   if (!table) return Ok{};
+  const auto& symbols = sink.image().symbols();
   uint64_t bytes = 0;
-  uint64_t unknown = 0;
+  uint64_t unsized = 0;
   for (uint64_t i = 0; i < stats.entries; ++i) {
     const uint64_t address = read_u64(table->bytes.data + i * 8);
-    auto it = std::lower_bound(out.functions.begin(), out.functions.end(), address,
-                               [](const FunctionInfo& f, uint64_t va) { return f.address < va; });
-    if (it != out.functions.end() && it->address == address) {
-      bytes += it->size;
+    // NOKPROBE_SYMBOL() records a function; _ASM_NOKPROBE() an asm entry
+    // point (a NOTYPE symbol). The range is the largest symbol there.
+    auto it = std::lower_bound(symbols.begin(), symbols.end(), address,
+                               [](const Symbol& symbol, uint64_t va) { return symbol.value < va; });
+    uint64_t size = 0;
+    for (; it != symbols.end() && it->value == address; ++it) size = std::max(size, it->size);
+    if (size > 0) {
+      bytes += size;
       ++stats.sites;
     } else {
-      ++unknown;
+      ++unsized;
       ++stats.skipped;
     }
   }
-  sink.note("_kprobe_blacklist: " + std::to_string(stats.sites) + " functions, " + std::to_string(bytes) +
+  sink.note("_kprobe_blacklist: " + std::to_string(stats.sites) + " ranges, " + std::to_string(bytes) +
             " bytes where kprobes may not be placed" +
-            (unknown > 0 ? " (" + std::to_string(unknown) + " entries are not function starts)" : ""));
+            (unsized > 0 ? " (" + std::to_string(unsized) + " entries have no sized symbol)" : ""));
   return Ok{};
 }
 
@@ -521,17 +526,35 @@ bool SiteSink::text_offset(uint64_t va, uint32_t& offset) const {
 bool SiteSink::add(SiteTableStats& stats, PatchSite site) {
   uint32_t offset = 0;
   if (!text_offset(site.address, offset) || site.length > policy::kMaxSiteLength) {
-    if (too_long_++ < 8) {
-      note("site " + hex(site.address) + " (" + std::to_string(site.length) +
-           " bytes) cannot be expressed in the policy (over 16 bytes or below _text); it stays locked");
+    // Boot patching (apply_alternatives) writes these before the kernel
+    // registers with the monitor; afterwards they stay locked.
+    if (unexpressible_.size() < 4 &&
+        std::find(unexpressible_.begin(), unexpressible_.end(), site.address) == unexpressible_.end()) {
+      unexpressible_.push_back(site.address);
     }
+    ++unexpressible_count_;
     ++stats.skipped;
     return false;
   }
-  if (site.patterns.size() > policy::kMaxPatternsPerSite) site.patterns.resize(policy::kMaxPatternsPerSite);
+  if (site.patterns.size() > policy::kMaxPatternsPerSite) {
+    ++truncated_;
+    site.patterns.resize(policy::kMaxPatternsPerSite);
+  }
   out_.sites.push_back(std::move(site));
   ++stats.sites;
   return true;
+}
+
+void SiteSink::finish() {
+  if (unexpressible_count_ > 0) {
+    std::string examples;
+    for (uint64_t va : unexpressible_) examples += (examples.empty() ? "" : ", ") + hex(va);
+    note(std::to_string(unexpressible_count_) + " site entries are longer than 16 bytes (for example " + examples +
+         "); the policy cannot express them, so they stay locked after registration");
+  }
+  if (truncated_ > 0) {
+    note(std::to_string(truncated_) + " sites have more than 16 legitimate patterns; the extra ones were dropped");
+  }
 }
 
 Result<void, Diagnostic> collect_patch_sites(const ElfImage& image, Analysis& out) {
@@ -551,8 +574,9 @@ Result<void, Diagnostic> collect_patch_sites(const ElfImage& image, Analysis& ou
   }
   VG_TRY_VOID(read_runtime_consts(sink, out.site_tables));
   SiteTableStats blacklist;
-  VG_TRY_VOID(read_kprobe_blacklist(sink, out, blacklist));
+  VG_TRY_VOID(read_kprobe_blacklist(sink, blacklist));
   if (blacklist.entries > 0) out.site_tables.push_back(std::move(blacklist));
+  sink.finish();
   std::stable_sort(out.sites.begin(), out.sites.end(),
                    [](const PatchSite& a, const PatchSite& b) { return a.address < b.address; });
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
