@@ -98,6 +98,8 @@ TEST(CollectObjects, ReportsEveryTableRowInTableOrderWithItsProtection) {
   EXPECT_EQ(find_object(analysis, "modprobe_path")->protection, Protection::kWriteMediated);
   EXPECT_EQ(find_object(analysis, "init_cred")->protection, Protection::kWatched);
   EXPECT_EQ(find_object(analysis, "sys_call_table")->protection, Protection::kLockedAfterBoot);
+  ASSERT_EQ(analysis.timings.size(), 1u);
+  EXPECT_EQ(analysis.timings[0].stage, "objects");
 }
 
 // An object an older (or differently configured) kernel lacks is reported
