@@ -88,9 +88,11 @@ TEST(Alternatives, RipRelativeOperandIsRelocated612) {
   const PatchSite* site = f.site("alt_rip_site");
   ASSERT_NE(site, nullptr);
   const uint64_t at = f.va("alt_rip_site");
-  const auto disp = static_cast<uint32_t>(static_cast<int32_t>(static_cast<int64_t>(f.va("some_var") - (at + 7))));
-  EXPECT_TRUE(has_literal(*site, {0x48, 0x8b, 0x05, static_cast<uint8_t>(disp), static_cast<uint8_t>(disp >> 8),
-                                  static_cast<uint8_t>(disp >> 16), static_cast<uint8_t>(disp >> 24)}));
+  const auto disp =
+      static_cast<uint32_t>(static_cast<int32_t>(static_cast<int64_t>(f.va("some_var") - (at + 7))));
+  EXPECT_TRUE(
+      has_literal(*site, {0x48, 0x8b, 0x05, static_cast<uint8_t>(disp), static_cast<uint8_t>(disp >> 8),
+                          static_cast<uint8_t>(disp >> 16), static_cast<uint8_t>(disp >> 24)}));
 }
 
 // Proves every table entry was read: counts per layout.
@@ -99,7 +101,8 @@ TEST(Alternatives, EveryEntryCounted) {
   const Fixture v612 = load("612");
   uint64_t entries61 = 0, entries612 = 0;
   for (const auto& t : v61.analysis.site_tables) entries61 += t.section == ".altinstructions" ? t.entries : 0;
-  for (const auto& t : v612.analysis.site_tables) entries612 += t.section == ".altinstructions" ? t.entries : 0;
+  for (const auto& t : v612.analysis.site_tables)
+    entries612 += t.section == ".altinstructions" ? t.entries : 0;
   EXPECT_EQ(entries61, 3u);
   EXPECT_EQ(entries612, 5u);
 }

@@ -34,7 +34,9 @@ std::string stage_error(const std::vector<uint8_t>& bytes) {
   return result.ok() ? "" : result.error().message;
 }
 
-ElfEditor fixture() { return ElfEditor(read_file(fixture_path("612"))); }
+ElfEditor fixture() {
+  return ElfEditor(read_file(fixture_path("612")));
+}
 
 // Proves the unmodified fixture is accepted, so each edit below is the cause.
 TEST(BadInput, UnmodifiedFixtureIsAccepted) {
@@ -108,7 +110,8 @@ TEST(BadInput, SectionsOverlapInTheFile) {
 TEST(BadInput, SymbolOutsideItsSection) {
   ElfEditor editor = fixture();
   editor.symbol("target_fn")->st_value = editor.section(".text")->sh_addr + 0x100000;
-  EXPECT_EQ(open_error(editor.bytes()).rfind("symbol target_fn at 0xffffffff81100000 lies outside its section .text", 0),
+  EXPECT_EQ(open_error(editor.bytes())
+                .rfind("symbol target_fn at 0xffffffff81100000 lies outside its section .text", 0),
             0u);
 }
 
@@ -130,7 +133,8 @@ TEST(BadInput, AbsurdSectionCount) {
 TEST(BadInput, SymbolNameOutsideStringTable) {
   ElfEditor editor = fixture();
   editor.symbol("target_fn")->st_name = 0x7fffffff;
-  EXPECT_NE(open_error(editor.bytes()).find("name offset 0x7fffffff is outside the string table"), std::string::npos);
+  EXPECT_NE(open_error(editor.bytes()).find("name offset 0x7fffffff is outside the string table"),
+            std::string::npos);
 }
 
 // Proves a symbol table whose size is not whole entries is refused.
@@ -159,7 +163,8 @@ TEST(BadInput, SpecialSectionEntryOutsideText) {
   const uint64_t data = editor.section(".data")->sh_addr;
   const auto rel = static_cast<int32_t>(static_cast<int64_t>(data - table->st_value));
   std::memcpy(entry, &rel, 4);
-  EXPECT_EQ(stage_error(editor.bytes()), ".return_sites entry 0: site 0xffffffff81002000 is outside kernel text");
+  EXPECT_EQ(stage_error(editor.bytes()),
+            ".return_sites entry 0: site 0xffffffff81002000 is outside kernel text");
 }
 
 // Proves alternatives matching neither layout are refused with one line.

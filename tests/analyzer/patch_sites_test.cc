@@ -132,7 +132,8 @@ TEST_P(PatchSites, SmpLocksAllowLockOrDsPrefix) {
 TEST_P(PatchSites, KprobeBlacklistIsReported) {
   EXPECT_EQ(tables_["_kprobe_blacklist"].entries, 1u);
   bool noted = false;
-  for (const auto& note : analysis_.notes) noted = noted || note.rfind("_kprobe_blacklist: 1 ranges, 1 bytes", 0) == 0;
+  for (const auto& note : analysis_.notes)
+    noted = noted || note.rfind("_kprobe_blacklist: 1 ranges, 1 bytes", 0) == 0;
   EXPECT_TRUE(noted);
 }
 

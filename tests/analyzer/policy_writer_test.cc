@@ -105,11 +105,13 @@ TEST(PolicyWriter, FunctionsCarryNamesAndFlags) {
   auto view = policy::PolicyView::parse(ByteView{b.bytes.data(), b.bytes.size()});
   ASSERT_TRUE(view.ok());
   const uint64_t text = b.image->text_base();
-  const policy::Function* native = view->find_function(static_cast<uint32_t>(*b.image->symbol_address("native_fn") - text));
+  const policy::Function* native =
+      view->find_function(static_cast<uint32_t>(*b.image->symbol_address("native_fn") - text));
   ASSERT_NE(native, nullptr);
   EXPECT_STREQ(view->string(native->name), "native_fn");
   EXPECT_EQ(native->flags & policy::kFunctionTrusted, policy::kFunctionTrusted);
-  const policy::Function* init = view->find_function(static_cast<uint32_t>(*b.image->symbol_address("init_fn") - text));
+  const policy::Function* init =
+      view->find_function(static_cast<uint32_t>(*b.image->symbol_address("init_fn") - text));
   ASSERT_NE(init, nullptr);
   EXPECT_EQ(init->flags, policy::kFunctionInit);
 }

@@ -20,7 +20,8 @@ Analysis analyse(const std::string& layout, std::unique_ptr<ElfImage>* keep = nu
 
 const RegionInfo* region_named(const Analysis& analysis, const std::string& name, uint64_t at = 0) {
   for (const RegionInfo& region : analysis.regions) {
-    if (region.name == name && (at == 0 || (at >= region.start && at - region.start < region.size))) return &region;
+    if (region.name == name && (at == 0 || (at >= region.start && at - region.start < region.size)))
+      return &region;
   }
   return nullptr;
 }
