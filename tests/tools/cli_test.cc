@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -227,6 +228,18 @@ TEST_F(CliTest, UnwritableOutputIsAnInputError) {
   const Outcome o = run_cli({"analyze", "vmlinux", "-o", path("no/such/dir/p.vgpol")});
   EXPECT_EQ(o.status, kExitUsage);
   EXPECT_EQ(o.err.rfind("vmplguard: " + path("no/such/dir/p.vgpol") + ": cannot create: ", 0), 0u) << o.err;
+}
+
+TEST_F(CliTest, ReportToADeviceIsWrittenInPlace) {
+  // The benchmark sends reports to /dev/null: it must stay a device, not be
+  // replaced by a renamed temporary file.
+  ASSERT_EQ(run_cli({"analyze", "vmlinux", "--format", "json", "--output", "/dev/null"}).status, kExitOk);
+  struct stat info {};
+  ASSERT_EQ(::stat("/dev/null", &info), 0);
+  EXPECT_TRUE(S_ISCHR(info.st_mode));
+  const Outcome dir = run_cli({"analyze", "vmlinux", "--output", dir_});
+  EXPECT_EQ(dir.status, kExitUsage);
+  EXPECT_EQ(dir.err, "vmplguard: " + dir_ + ": is a directory\n");
 }
 
 }  // namespace

@@ -52,21 +52,41 @@ Result<std::vector<uint64_t>, std::string> read_file_aligned(const std::string& 
   return storage;
 }
 
-Result<void, std::string> write_file_atomic(const std::string& path, std::string_view bytes) {
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Err("cannot create: " + errno_text());
+namespace {
+
+Result<void, std::string> write_all(int fd, std::string_view bytes) {
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t put = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (put < 0 && errno == EINTR) continue;
-    if (put < 0) {
-      std::string error = "cannot write: " + errno_text();
-      ::close(fd);
-      ::unlink(temporary.c_str());
-      return Err(error);
-    }
+    if (put < 0) return Err("cannot write: " + errno_text());
     done += static_cast<size_t>(put);
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+Result<void, std::string> write_file_atomic(const std::string& path, std::string_view bytes) {
+  // A device or pipe (/dev/null, /dev/stdout, a FIFO) is written in place:
+  // renaming a temporary file over it would replace the device node.
+  struct stat existing {};
+  if (::stat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode)) {
+    if (S_ISDIR(existing.st_mode)) return Err(std::string("is a directory"));
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return Err("cannot open: " + errno_text());
+    auto written = write_all(fd, bytes);
+    ::close(fd);
+    return written;
+  }
+  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Err("cannot create: " + errno_text());
+  auto written = write_all(fd, bytes);
+  if (!written.ok()) {
+    ::close(fd);
+    ::unlink(temporary.c_str());
+    return written;
   }
   const bool synced = ::fsync(fd) == 0;
   const bool closed = ::close(fd) == 0;
