@@ -78,6 +78,10 @@ class ElfImage {
 
  private:
   ElfImage() = default;
+  Result<void, Diagnostic> validate();
+  Result<void, Diagnostic> check_overlaps();
+  Result<void, Diagnostic> read_symbols();
+  void read_notes();
 
   std::string path_;
   int fd_ = -1;
@@ -87,6 +91,7 @@ class ElfImage {
   std::vector<Section> sections_;
   std::vector<Symbol> symbols_;
   std::vector<uint32_t> symbols_by_name_;  // indices into symbols_, sorted by name
+  std::vector<uint32_t> sorted_by_va_;     // allocated sections with a kernel VA, by address
   uint64_t text_base_ = 0;
   std::vector<uint8_t> build_id_;
   std::string release_;
