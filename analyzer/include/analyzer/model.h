@@ -61,6 +61,7 @@ struct PrivilegedSite {
   bool unintended = false;         // starts inside another instruction
   bool trusted = false;            // inside a trusted-region function
   bool init = false;               // inside init text
+  bool replacement = false;        // in .altinstr_replacement: copied over text at boot
   std::string function;            // containing function symbol, "" if none
   uint64_t function_offset = 0;
   std::string disassembly;         // "mov cr4, rdi"
