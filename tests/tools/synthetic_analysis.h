@@ -13,6 +13,23 @@ namespace vg::cli::testing {
 
 inline constexpr uint64_t kTextVa = 0xffffffff81000000ull;
 
+// Sets fields by name, so that fields added to the model later keep their defaults.
+inline analyzer::PrivilegedSite privileged_site(uint64_t address, policy::PrivilegedKind kind, uint8_t length,
+                                                bool unintended, bool trusted, bool init, std::string function,
+                                                uint64_t function_offset, std::string disassembly) {
+  analyzer::PrivilegedSite site;
+  site.address = address;
+  site.kind = kind;
+  site.length = length;
+  site.unintended = unintended;
+  site.trusted = trusted;
+  site.init = init;
+  site.function = std::move(function);
+  site.function_offset = function_offset;
+  site.disassembly = std::move(disassembly);
+  return site;
+}
+
 inline analyzer::Analysis synthetic_analysis() {
   using namespace vg::policy;  // NOLINT(google-build-using-namespace): format constants
   analyzer::Analysis a;
@@ -45,28 +62,27 @@ inline analyzer::Analysis synthetic_analysis() {
       {".return_sites", 4, 1, 1, 0},
   };
 
-  using analyzer::PrivilegedSite;
   a.privileged = {
       // The kernel's own CR4 writer: trusted, not a finding.
-      PrivilegedSite{kTextVa + 0x1010, PrivilegedKind::kMovToCr4, 3, false, true, false, "native_write_cr4", 0x10,
-                     "mov cr4, rdi"},
+      privileged_site(kTextVa + 0x1010, PrivilegedKind::kMovToCr4, 3, false, true, false, "native_write_cr4", 0x10,
+                     "mov cr4, rdi"),
       // A wrmsr in its accessor: trusted, not a finding.
-      PrivilegedSite{kTextVa + 0x1204, PrivilegedKind::kWrmsr, 2, false, true, false, "native_write_msr", 0x4,
-                     "wrmsr"},
+      privileged_site(kTextVa + 0x1204, PrivilegedKind::kWrmsr, 2, false, true, false, "native_write_msr", 0x4,
+                     "wrmsr"),
       // An unintended lgdt inside trusted code: not a finding.
-      PrivilegedSite{kTextVa + 0x1300, PrivilegedKind::kLgdt, 3, true, true, false, "load_direct_gdt", 0x20,
-                     "lgdt [rax]"},
+      privileged_site(kTextVa + 0x1300, PrivilegedKind::kLgdt, 3, true, true, false, "load_direct_gdt", 0x20,
+                     "lgdt [rax]"),
       // An unintended CR0 write in untrusted code: VG001.
-      PrivilegedSite{kTextVa + 0x4a2c, PrivilegedKind::kMovToCr0, 3, true, false, false, "proc_map_files_readdir",
-                     0x1ac, "mov cr0, rax"},
+      privileged_site(kTextVa + 0x4a2c, PrivilegedKind::kMovToCr0, 3, true, false, false, "proc_map_files_readdir",
+                     0x1ac, "mov cr0, rax"),
       // An unintended wrmsr in untrusted init code: VG002.
-      PrivilegedSite{kTextVa + 0x2000210, PrivilegedKind::kWrmsr, 2, true, false, true, "early_fixup", 0x10,
-                     "wrmsr"},
+      privileged_site(kTextVa + 0x2000210, PrivilegedKind::kWrmsr, 2, true, false, true, "early_fixup", 0x10,
+                     "wrmsr"),
       // An aligned lidt outside any function: VG003.
-      PrivilegedSite{kTextVa + 0x5000, PrivilegedKind::kLidt, 3, false, false, false, "", 0, "lidt [rdi]"},
+      privileged_site(kTextVa + 0x5000, PrivilegedKind::kLidt, 3, false, false, false, "", 0, "lidt [rdi]"),
       // An unintended wbinvd in untrusted code: VG005.
-      PrivilegedSite{kTextVa + 0x6010, PrivilegedKind::kWbinvd, 2, true, false, false, "ethtool_stats", 0x30,
-                     "wbinvd"},
+      privileged_site(kTextVa + 0x6010, PrivilegedKind::kWbinvd, 2, true, false, false, "ethtool_stats", 0x30,
+                     "wbinvd"),
   };
 
   a.functions = {

@@ -98,6 +98,7 @@ std::string describe_site(const PrivilegedSite& site, std::string_view what) {
   if (!site.disassembly.empty() && site.disassembly != label) text += " (" + site.disassembly + ")";
   text += site.function.empty() ? " outside any function" : " in " + site.function;
   if (site.init) text += " (init text)";
+  if (site.replacement) text += " (alternative replacement, copied over text at boot)";
   return text;
 }
 

@@ -1,5 +1,6 @@
 #include "pipeline.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -15,16 +16,21 @@ using analyzer::ElfImage;
 
 using StageResult = Result<void, Diagnostic>;
 
-// Runs one stage, reports it, and records its wall time in `timings`.
+// Runs one stage, reports it, and records its wall time in `timings` unless
+// the stage recorded its own under the same name (the analyzer's stages do;
+// their entries may carry sub-stage detail, so theirs are kept).
 template <typename Stage>
 StageResult timed(const char* name, ProgressReporter& progress, std::vector<analyzer::StageTiming>& timings,
                   Stage&& stage) {
   progress.stage_begin(name);
+  const size_t before = timings.size();
   const auto start = std::chrono::steady_clock::now();
   StageResult result = stage();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   progress.stage_end(name, seconds);
-  timings.push_back(analyzer::StageTiming{name, seconds});
+  const bool recorded = std::any_of(timings.begin() + static_cast<std::ptrdiff_t>(before), timings.end(),
+                                    [&](const analyzer::StageTiming& timing) { return timing.stage == name; });
+  if (!recorded) timings.push_back(analyzer::StageTiming{name, seconds});
   return result;
 }
 
@@ -32,7 +38,7 @@ StageResult timed(const char* name, ProgressReporter& progress, std::vector<anal
 // Analysis (with copies of the inputs it may read) so that the two threads
 // never touch the same object, whatever the stages write (notes included).
 StageResult run_side_branch(const ElfImage& image, Analysis& side, ProgressReporter& progress) {
-  VG_TRY_VOID(timed("patch sites", progress, side.timings, [&] { return analyzer::collect_patch_sites(image, side); }));
+  VG_TRY_VOID(timed("patch_sites", progress, side.timings, [&] { return analyzer::collect_patch_sites(image, side); }));
   return timed("objects", progress, side.timings, [&] { return analyzer::collect_objects(image, side); });
 }
 
@@ -65,7 +71,7 @@ Result<AnalyzeOutput, Diagnostic> run_pipeline(const AnalyzeRequest& request, Pr
     image = std::move(opened).value();
     return Ok{};
   }));
-  VG_TRY_VOID(timed("kernel info", progress, analysis.timings,
+  VG_TRY_VOID(timed("kernel_info", progress, analysis.timings,
                     [&] { return analyzer::collect_kernel_info(*image, analysis); }));
   VG_TRY_VOID(timed("regions", progress, analysis.timings, [&] { return analyzer::collect_regions(*image, analysis); }));
   VG_TRY_VOID(

@@ -100,6 +100,7 @@ void write_privileged(JsonWriter& w, const Analysis& analysis) {
     w.field("unintended", site.unintended);
     w.field("trusted", site.trusted);
     w.field("init", site.init);
+    w.field("replacement", site.replacement);
     w.field("function", site.function);
     w.field("function_offset", hex(site.function_offset));
     w.field("disassembly", site.disassembly);
