@@ -23,8 +23,8 @@ struct AltEntry {
   uint64_t instr = 0;
   uint64_t replacement = 0;
   uint16_t cpuid = 0;
-  bool inverted = false;      // patch if the feature is absent
-  bool direct_call = false;   // 6.12 ALT_FLAG_DIRECT_CALL (former paravirt calls)
+  bool inverted = false;     // patch if the feature is absent
+  bool direct_call = false;  // 6.12 ALT_FLAG_DIRECT_CALL (former paravirt calls)
   uint8_t instr_length = 0;
   uint8_t replacement_length = 0;
 };
@@ -100,11 +100,11 @@ bool apply_relocation_612(uint8_t* buffer, size_t length, const AltEntry& alt) {
     } else {
       nop_target = 0;
     }
-    const bool branch = insn->relative_branch() &&
-                        ((!insn->two_byte && ((insn->opcode >= 0x70 && insn->opcode <= 0x7f) ||
-                                              insn->opcode == x86::kJmp8 || insn->opcode == x86::kJmp32 ||
-                                              insn->opcode == x86::kCall)) ||
-                         (insn->two_byte && insn->opcode >= 0x80 && insn->opcode <= 0x8f));
+    const bool branch =
+        insn->relative_branch() &&
+        ((!insn->two_byte && ((insn->opcode >= 0x70 && insn->opcode <= 0x7f) || insn->opcode == x86::kJmp8 ||
+                              insn->opcode == x86::kJmp32 || insn->opcode == x86::kCall)) ||
+         (insn->two_byte && insn->opcode >= 0x80 && insn->opcode <= 0x8f));
     if (branch) {
       int64_t imm = insn->imm;
       if (needs_relocation(static_cast<int64_t>(next) + imm)) {
@@ -142,8 +142,8 @@ Result<void, Diagnostic> read_alternatives(SiteSink& sink, SiteTableStats& stats
   const ElfImage& image = sink.image();
   const KernelLayout layout = sink.layout();
   stats.section = ".altinstructions";
-  auto table = VG_TRY(find_table(image, {".altinstructions", "__alt_instructions", "__alt_instructions_end",
-                                         ".altinstructions"}));
+  auto table = VG_TRY(find_table(
+      image, {".altinstructions", "__alt_instructions", "__alt_instructions_end", ".altinstructions"}));
   if (!table) return Ok{};
   if (layout == KernelLayout::kUnknown) {
     sink.note(".altinstructions: layout unknown, alternatives not decoded");
@@ -163,9 +163,9 @@ Result<void, Diagnostic> read_alternatives(SiteSink& sink, SiteTableStats& stats
     }
     const ByteView original = VG_TRY(sink.site_bytes(".altinstructions", i, alt.instr, alt.instr_length));
     if (alt.replacement_length > alt.instr_length) {
-      return Err{image.error(".altinstructions entry " + std::to_string(i) + " at " + hex(va) + ": replacement (" +
-                             std::to_string(alt.replacement_length) + " bytes) longer than the site (" +
-                             std::to_string(alt.instr_length) + ")")};
+      return Err{image.error(".altinstructions entry " + std::to_string(i) + " at " + hex(va) +
+                             ": replacement (" + std::to_string(alt.replacement_length) +
+                             " bytes) longer than the site (" + std::to_string(alt.instr_length) + ")")};
     }
     ByteView replacement{};
     if (alt.replacement_length > 0) {
@@ -210,9 +210,11 @@ Result<void, Diagnostic> read_alternatives(SiteSink& sink, SiteTableStats& stats
     if (layout == KernelLayout::kLinux61) {
       if (alt.replacement_length == 5 && buffer[0] == x86::kCall) {
         const int64_t rel = x86::get_rel32(buffer.data() + 1);
-        x86::put_rel32(buffer.data() + 1, rel + static_cast<int64_t>(alt.replacement) - static_cast<int64_t>(alt.instr));
+        x86::put_rel32(buffer.data() + 1,
+                       rel + static_cast<int64_t>(alt.replacement) - static_cast<int64_t>(alt.instr));
       }
-      if (alt.replacement_length > 0 && (replacement.data[0] == x86::kJmp8 || replacement.data[0] == x86::kJmp32)) {
+      if (alt.replacement_length > 0 &&
+          (replacement.data[0] == x86::kJmp8 || replacement.data[0] == x86::kJmp32)) {
         recompute_jump_61(alt, buffer.data());
       }
       std::memset(buffer.data() + used, 0x90, length - used);
@@ -223,11 +225,13 @@ Result<void, Diagnostic> read_alternatives(SiteSink& sink, SiteTableStats& stats
         // call to the slot's value at boot. The value on disk is the native
         // default; a hypervisor's guest setup may change it first, so any
         // function is allowed, as is the NOP form for nop_func.
-        if (length != 6 || original.data[0] != 0xff || original.data[1] != 0x15 || alt.replacement_length != 5) {
+        if (length != 6 || original.data[0] != 0xff || original.data[1] != 0x15 ||
+            alt.replacement_length != 5) {
           return Err{image.error(".altinstructions entry " + std::to_string(i) + " at " + hex(va) +
                                  ": direct-call alternative on something other than call *disp(%rip)")};
         }
-        const uint64_t slot = alt.instr + 6 + static_cast<uint64_t>(static_cast<int64_t>(x86::get_rel32(original.data + 2)));
+        const uint64_t slot =
+            alt.instr + 6 + static_cast<uint64_t>(static_cast<int64_t>(x86::get_rel32(original.data + 2)));
         auto slot_bytes = image.bytes_at(slot, 8);
         uint32_t target_offset = 0;
         if (slot_bytes.ok() && sink.text_offset(read_u64(slot_bytes->data), target_offset) &&
@@ -246,14 +250,16 @@ Result<void, Diagnostic> read_alternatives(SiteSink& sink, SiteTableStats& stats
         }
       }
     }
-    if (valid) add_form(std::vector<uint8_t>(buffer.begin(), buffer.begin() + static_cast<ptrdiff_t>(length)));
+    if (valid)
+      add_form(std::vector<uint8_t>(buffer.begin(), buffer.begin() + static_cast<ptrdiff_t>(length)));
     for (auto& form : forms) site.patterns.push_back(policy::PatternSpec::literal_bytes(std::move(form)));
     sink.add(stats, std::move(site));
   }
   if (unrelocatable > 0) {
-    sink.note(".altinstructions: " + std::to_string(unrelocatable) +
-              " replacements the kernel could not relocate either (it would WARN or BUG); only their original "
-              "bytes are allowed");
+    sink.note(
+        ".altinstructions: " + std::to_string(unrelocatable) +
+        " replacements the kernel could not relocate either (it would WARN or BUG); only their original "
+        "bytes are allowed");
   }
   return Ok{};
 }

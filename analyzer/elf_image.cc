@@ -47,13 +47,21 @@ T load(const uint8_t* at) {
 
 // The runtime VA of .data..percpu is 0: its symbols are offsets into the
 // per-CPU area, not kernel addresses, so it takes no part in VA checks.
-bool has_kernel_va(const Section& section) { return section.allocated() && section.address != 0; }
+bool has_kernel_va(const Section& section) {
+  return section.allocated() && section.address != 0;
+}
 
 }  // namespace
 
-bool Section::allocated() const { return (flags & SHF_ALLOC) != 0; }
-bool Section::executable() const { return (flags & SHF_EXECINSTR) != 0; }
-bool Section::writable() const { return (flags & SHF_WRITE) != 0; }
+bool Section::allocated() const {
+  return (flags & SHF_ALLOC) != 0;
+}
+bool Section::executable() const {
+  return (flags & SHF_EXECINSTR) != 0;
+}
+bool Section::writable() const {
+  return (flags & SHF_WRITE) != 0;
+}
 
 ElfImage::~ElfImage() {
   if (elf_ != nullptr) elf_end(elf_);
@@ -90,7 +98,8 @@ Result<void, Diagnostic> ElfImage::validate() {
   const uint64_t file_size = map_size_;
   const auto* ehdr = reinterpret_cast<const Elf64_Ehdr*>(map_);
   if (std::memcmp(ehdr->e_ident, ELFMAG, SELFMAG) != 0) return Err{error("not an ELF file (bad magic)")};
-  if (ehdr->e_ident[EI_CLASS] != ELFCLASS64) return Err{error("not ELF64 (class " + std::to_string(ehdr->e_ident[EI_CLASS]) + ")")};
+  if (ehdr->e_ident[EI_CLASS] != ELFCLASS64)
+    return Err{error("not ELF64 (class " + std::to_string(ehdr->e_ident[EI_CLASS]) + ")")};
   if (ehdr->e_ident[EI_DATA] != ELFDATA2LSB) return Err{error("not little-endian")};
   if (ehdr->e_machine != EM_X86_64) {
     return Err{error("not x86-64 (e_machine " + std::to_string(ehdr->e_machine) + ")")};
@@ -101,7 +110,8 @@ Result<void, Diagnostic> ElfImage::validate() {
   uint64_t section_count = ehdr->e_shnum;
   if (ehdr->e_shoff == 0) return Err{error("no section header table")};
   if (!in_file(ehdr->e_shoff, sizeof(Elf64_Shdr), file_size)) {
-    return Err{error("truncated: section header table at " + hex(ehdr->e_shoff) + " is past the end of the file")};
+    return Err{
+        error("truncated: section header table at " + hex(ehdr->e_shoff) + " is past the end of the file")};
   }
   const auto* first = reinterpret_cast<const Elf64_Shdr*>(map_ + ehdr->e_shoff);
   if (ehdr->e_shoff % alignof(Elf64_Shdr) != 0) return Err{error("misaligned section header table")};
@@ -119,8 +129,9 @@ Result<void, Diagnostic> ElfImage::validate() {
     return Err{error("section name table index " + std::to_string(names_index) + " out of range")};
   }
   const Elf64_Shdr& names_header = first[names_index];
-  if (names_header.sh_type != SHT_STRTAB || !in_file(names_header.sh_offset, names_header.sh_size, file_size) ||
-      names_header.sh_size == 0 || map_[names_header.sh_offset + names_header.sh_size - 1] != 0) {
+  if (names_header.sh_type != SHT_STRTAB ||
+      !in_file(names_header.sh_offset, names_header.sh_size, file_size) || names_header.sh_size == 0 ||
+      map_[names_header.sh_offset + names_header.sh_size - 1] != 0) {
     return Err{error("section name table is not a NUL-terminated string table inside the file")};
   }
   const char* names = reinterpret_cast<const char*>(map_ + names_header.sh_offset);
@@ -176,11 +187,12 @@ Result<void, Diagnostic> ElfImage::check_overlaps() {
     if (has_kernel_va(section) && section.size > 0) by_va.push_back(&section);
     if (section.type == SHT_PROGBITS && section.size > 0) by_offset.push_back(&section);
   }
-  std::sort(by_va.begin(), by_va.end(), [](const Section* a, const Section* b) { return a->address < b->address; });
+  std::sort(by_va.begin(), by_va.end(),
+            [](const Section* a, const Section* b) { return a->address < b->address; });
   for (size_t i = 1; i < by_va.size(); ++i) {
     if (by_va[i]->address < by_va[i - 1]->address + by_va[i - 1]->size) {
-      return Err{error("sections " + by_va[i - 1]->name + " and " + by_va[i]->name + " overlap in memory at " +
-                       hex(by_va[i]->address))};
+      return Err{error("sections " + by_va[i - 1]->name + " and " + by_va[i]->name +
+                       " overlap in memory at " + hex(by_va[i]->address))};
     }
   }
   std::sort(by_offset.begin(), by_offset.end(),
@@ -208,11 +220,13 @@ Result<void, Diagnostic> ElfImage::read_symbols() {
   }
   const uint64_t count = table->size / sizeof(Elf64_Sym);
   if (count > kMaxSymbols) return Err{error("absurd symbol count " + std::to_string(count))};
-  const Elf64_Shdr* headers = reinterpret_cast<const Elf64_Shdr*>(
-      map_ + reinterpret_cast<const Elf64_Ehdr*>(map_)->e_shoff);
+  const Elf64_Shdr* headers =
+      reinterpret_cast<const Elf64_Shdr*>(map_ + reinterpret_cast<const Elf64_Ehdr*>(map_)->e_shoff);
   const uint32_t strings_index = headers[table->index].sh_link;
-  if (strings_index == 0 || strings_index >= sections_.size() || sections_[strings_index].type != SHT_STRTAB) {
-    return Err{error("symbol table links to section " + std::to_string(strings_index) + ", not a string table")};
+  if (strings_index == 0 || strings_index >= sections_.size() ||
+      sections_[strings_index].type != SHT_STRTAB) {
+    return Err{
+        error("symbol table links to section " + std::to_string(strings_index) + ", not a string table")};
   }
   const Section& strings = sections_[strings_index];
   if (strings.size == 0 || strings.bytes.data[strings.size - 1] != 0) {
@@ -323,8 +337,9 @@ const Section* ElfImage::section(std::string_view name) const {
 
 const Section* ElfImage::section_at(uint64_t va) const {
   // sorted_by_va_ holds non-overlapping sections with a kernel VA.
-  auto it = std::upper_bound(sorted_by_va_.begin(), sorted_by_va_.end(), va,
-                             [this](uint64_t value, uint32_t index) { return value < sections_[index].address; });
+  auto it =
+      std::upper_bound(sorted_by_va_.begin(), sorted_by_va_.end(), va,
+                       [this](uint64_t value, uint32_t index) { return value < sections_[index].address; });
   if (it == sorted_by_va_.begin()) return nullptr;
   const Section& candidate = sections_[*(it - 1)];
   return candidate.contains(va) ? &candidate : nullptr;
@@ -337,8 +352,9 @@ std::optional<uint64_t> ElfImage::symbol_address(std::string_view name) const {
 }
 
 const Symbol* ElfImage::symbol(std::string_view name) const {
-  auto it = std::lower_bound(symbols_by_name_.begin(), symbols_by_name_.end(), name,
-                             [this](uint32_t index, std::string_view value) { return symbols_[index].name < value; });
+  auto it = std::lower_bound(
+      symbols_by_name_.begin(), symbols_by_name_.end(), name,
+      [this](uint32_t index, std::string_view value) { return symbols_[index].name < value; });
   if (it == symbols_by_name_.end() || symbols_[*it].name != name) return nullptr;
   return &symbols_[*it];
 }
@@ -346,7 +362,8 @@ const Symbol* ElfImage::symbol(std::string_view name) const {
 Result<ByteView, Diagnostic> ElfImage::bytes_at(uint64_t va, uint64_t size) const {
   const Section* home = section_at(va);
   if (home == nullptr) return Err{error("address " + hex(va) + " is in no section")};
-  if (home->type != SHT_PROGBITS) return Err{error("address " + hex(va) + " is in " + home->name + ", which has no file bytes")};
+  if (home->type != SHT_PROGBITS)
+    return Err{error("address " + hex(va) + " is in " + home->name + ", which has no file bytes")};
   const uint64_t offset = va - home->address;
   if (!home->bytes.contains(offset, size)) {
     return Err{error(hex(size) + " bytes at " + hex(va) + " run past the end of " + home->name)};

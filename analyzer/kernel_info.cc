@@ -46,10 +46,11 @@ const char* layout_name(KernelLayout layout) {
 
 Result<KernelLayout, Diagnostic> detect_layout(const ElfImage& image) {
   const bool hints_61 = image.symbol("__parainstructions") != nullptr;
-  const bool hints_612 = image.symbol("__call_sites") != nullptr || image.symbol("__ibt_endbr_seal") != nullptr ||
+  const bool hints_612 = image.symbol("__call_sites") != nullptr ||
+                         image.symbol("__ibt_endbr_seal") != nullptr ||
                          image.symbol("__start_runtime_shift_d_hash_shift") != nullptr;
-  auto table = VG_TRY(find_table(image, {".altinstructions", "__alt_instructions", "__alt_instructions_end",
-                                         ".altinstructions"}));
+  auto table = VG_TRY(find_table(
+      image, {".altinstructions", "__alt_instructions", "__alt_instructions_end", ".altinstructions"}));
   if (!table || table->bytes.size == 0) {
     if (hints_61 != hints_612) return hints_61 ? KernelLayout::kLinux61 : KernelLayout::kLinux612;
     return KernelLayout::kUnknown;
@@ -63,8 +64,9 @@ Result<KernelLayout, Diagnostic> detect_layout(const ElfImage& image) {
     return Err{image.error(".altinstructions: size " + std::to_string(table->bytes.size) +
                            " is not a multiple of its entry size (12 in 6.1, 14 in 6.12)")};
   }
-  return Err{image.error(".altinstructions: entries point outside kernel text under both the 6.1 (12-byte) "
-                         "and the 6.12 (14-byte) layout")};
+  return Err{
+      image.error(".altinstructions: entries point outside kernel text under both the 6.1 (12-byte) "
+                  "and the 6.12 (14-byte) layout")};
 }
 
 Result<void, Diagnostic> collect_kernel_info(const ElfImage& image, Analysis& out) {
@@ -74,7 +76,8 @@ Result<void, Diagnostic> collect_kernel_info(const ElfImage& image, Analysis& ou
   out.kernel.build_id = image.build_id();
   out.kernel.text_va = image.text_base();
   out.kernel.layout = VG_TRY(detect_layout(image));
-  if (out.kernel.build_id.empty()) out.notes.push_back("no GNU build-id note: the policy cannot be bound to this build");
+  if (out.kernel.build_id.empty())
+    out.notes.push_back("no GNU build-id note: the policy cannot be bound to this build");
   if (out.kernel.release.empty()) out.notes.push_back("no Linux release note");
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   out.timings.push_back({"kernel_info", took.count()});

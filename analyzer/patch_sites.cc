@@ -31,14 +31,16 @@ const std::vector<uint8_t> kXor5Rax = {0x2e, 0x2e, 0x2e, 0x31, 0xc0};
 
 // The functions x86_return_thunk may point to (set by the mitigations in
 // arch/x86/kernel/cpu/bugs.c); only those present in the kernel are used.
-constexpr std::string_view kReturnThunks[] = {"__x86_return_thunk", "retbleed_return_thunk",
-                                              "srso_return_thunk",  "srso_alias_return_thunk",
+constexpr std::string_view kReturnThunks[] = {"__x86_return_thunk",      "retbleed_return_thunk",
+                                              "srso_return_thunk",       "srso_alias_return_thunk",
                                               "call_depth_return_thunk", "its_return_thunk"};
 // ftrace_make_call()/ftrace_make_nop() targets inside the image. Per-ops
 // trampolines are allocated at run time outside the image (see notes).
 constexpr std::string_view kFtraceTargets[] = {"__fentry__", "ftrace_caller", "ftrace_regs_caller"};
 
-std::vector<uint8_t> copy(ByteView bytes) { return std::vector<uint8_t>(bytes.data, bytes.data + bytes.size); }
+std::vector<uint8_t> copy(ByteView bytes) {
+  return std::vector<uint8_t>(bytes.data, bytes.data + bytes.size);
+}
 
 bool same(ByteView bytes, const uint8_t* expected, size_t length) {
   return bytes.size == length && std::memcmp(bytes.data, expected, length) == 0;
@@ -67,8 +69,8 @@ Result<std::optional<Table>, Diagnostic> sized_table(const ElfImage& image, cons
 // __jump_table: s32 code, s32 target, s64 key (all self-relative). The site
 // is 2 or 5 bytes, decided by what objtool left there (jump_entry_size()).
 Result<void, Diagnostic> read_jump_labels(SiteSink& sink, SiteTableStats& stats) {
-  auto table = VG_TRY(sized_table(sink.image(), {"__jump_table", "__start___jump_table", "__stop___jump_table", ""},
-                                  16, stats));
+  auto table = VG_TRY(sized_table(
+      sink.image(), {"__jump_table", "__start___jump_table", "__stop___jump_table", ""}, 16, stats));
   if (!table) return Ok{};
   uint64_t nop2 = 0, nop5 = 0, jmp = 0, other = 0;
   for (uint64_t i = 0; i < stats.entries; ++i) {
@@ -100,7 +102,8 @@ Result<void, Diagnostic> read_jump_labels(SiteSink& sink, SiteTableStats& stats)
     site.length = length;
     site.target = target;
     site.patterns.push_back(PatternSpec::nop(length));
-    site.patterns.push_back(short_form ? PatternSpec::jmp8(target_offset) : PatternSpec::jmp32(target_offset));
+    site.patterns.push_back(short_form ? PatternSpec::jmp8(target_offset)
+                                       : PatternSpec::jmp32(target_offset));
     sink.add(stats, std::move(site));
   }
   sink.note("__jump_table on disk: " + std::to_string(nop2) + " NOP2, " + std::to_string(nop5) + " NOP5, " +
@@ -113,7 +116,8 @@ Result<void, Diagnostic> read_jump_labels(SiteSink& sink, SiteTableStats& stats)
 // NULL call, the RET form for a NULL tail call, xor5rax for return0.
 Result<void, Diagnostic> read_static_calls(SiteSink& sink, SiteTableStats& stats) {
   auto table = VG_TRY(sized_table(
-      sink.image(), {".static_call_sites", "__start_static_call_sites", "__stop_static_call_sites", ".static_call_sites"},
+      sink.image(),
+      {".static_call_sites", "__start_static_call_sites", "__stop_static_call_sites", ".static_call_sites"},
       8, stats));
   const std::vector<uint32_t> return_thunks =
       symbol_offsets(sink, {kReturnThunks[0], kReturnThunks[1], kReturnThunks[2], kReturnThunks[3],
@@ -172,8 +176,8 @@ Result<void, Diagnostic> read_static_calls(SiteSink& sink, SiteTableStats& stats
 // __mcount_loc: absolute addresses of the `call __fentry__` at function
 // entries. ftrace_init() turns them into NOP5; tracing turns them into calls.
 Result<void, Diagnostic> read_mcount(SiteSink& sink, SiteTableStats& stats) {
-  auto table = VG_TRY(sized_table(sink.image(), {"__mcount_loc", "__start_mcount_loc", "__stop_mcount_loc", ""}, 8,
-                                  stats));
+  auto table = VG_TRY(
+      sized_table(sink.image(), {"__mcount_loc", "__start_mcount_loc", "__stop_mcount_loc", ""}, 8, stats));
   if (!table) return Ok{};
   std::vector<PatternSpec> patterns = {PatternSpec::nop(5)};
   for (uint32_t target : symbol_offsets(sink, {kFtraceTargets[0], kFtraceTargets[1], kFtraceTargets[2]})) {
@@ -189,7 +193,8 @@ Result<void, Diagnostic> read_mcount(SiteSink& sink, SiteTableStats& stats) {
     }
     const ByteView bytes = VG_TRY(sink.site_bytes("__mcount_loc", i, address, 5));
     if (fentry && bytes.data[0] == x86::kCall &&
-        address + 5 + static_cast<uint64_t>(static_cast<int64_t>(x86::get_rel32(bytes.data + 1))) == *fentry) {
+        address + 5 + static_cast<uint64_t>(static_cast<int64_t>(x86::get_rel32(bytes.data + 1))) ==
+            *fentry) {
       ++calls_to_fentry;
     }
     PatchSite site;
@@ -199,8 +204,10 @@ Result<void, Diagnostic> read_mcount(SiteSink& sink, SiteTableStats& stats) {
     site.patterns = patterns;
     sink.add(stats, std::move(site));
   }
-  sink.note("__mcount_loc: " + std::to_string(calls_to_fentry) + " sites hold `call __fentry__` on disk; "
-            "ftrace trampolines allocated at run time lie outside the image and are not allowed by this policy");
+  sink.note(
+      "__mcount_loc: " + std::to_string(calls_to_fentry) +
+      " sites hold `call __fentry__` on disk; "
+      "ftrace trampolines allocated at run time lie outside the image and are not allowed by this policy");
   return Ok{};
 }
 
@@ -208,9 +215,9 @@ Result<void, Diagnostic> read_mcount(SiteSink& sink, SiteTableStats& stats) {
 // patch_retpoline() may inline them as `call/jmp *%reg`, optionally behind
 // an lfence, NOP-padded and then optimize_nops()'d.
 Result<void, Diagnostic> read_retpolines(SiteSink& sink, SiteTableStats& stats) {
-  auto table = VG_TRY(sized_table(sink.image(),
-                                  {".retpoline_sites", "__retpoline_sites", "__retpoline_sites_end", ".retpoline_sites"},
-                                  4, stats));
+  auto table = VG_TRY(sized_table(
+      sink.image(), {".retpoline_sites", "__retpoline_sites", "__retpoline_sites_end", ".retpoline_sites"}, 4,
+      stats));
   if (!table) return Ok{};
   const auto array = sink.image().symbol_address("__x86_indirect_thunk_array");
   uint64_t unknown = 0;
@@ -227,7 +234,8 @@ Result<void, Diagnostic> read_retpolines(SiteSink& sink, SiteTableStats& stats) 
     }
     const auto insn = x86::decode(text->data, text->size);
     const bool jcc = insn && insn->two_byte && insn->opcode >= 0x80 && insn->opcode <= 0x8f;
-    const bool call_or_jmp = insn && !insn->two_byte && (insn->opcode == x86::kCall || insn->opcode == x86::kJmp32);
+    const bool call_or_jmp =
+        insn && !insn->two_byte && (insn->opcode == x86::kCall || insn->opcode == x86::kJmp32);
     if (!insn || !(jcc || call_or_jmp) || insn->imm_size != 4 || sink.in_replacement(address)) {
       ++unknown;  // apply_retpolines() WARNs and leaves it alone
       ++stats.skipped;
@@ -275,16 +283,17 @@ Result<void, Diagnostic> read_retpolines(SiteSink& sink, SiteTableStats& stats) 
     sink.note(".retpoline_sites: " + std::to_string(unknown) +
               " sites are not a rel32 branch to a retpoline thunk; only their on-disk bytes are allowed");
   }
-  sink.note(".retpoline_sites: call-depth (Intel SKL) and ITS thunk forms are not allowed: both are Intel-only "
-            "mitigations and SEV-SNP guests run on AMD");
+  sink.note(
+      ".retpoline_sites: call-depth (Intel SKL) and ITS thunk forms are not allowed: both are Intel-only "
+      "mitigations and SEV-SNP guests run on AMD");
   return Ok{};
 }
 
 // .return_sites: `jmp __x86_return_thunk`; patch_return() writes a jmp to
 // the selected return thunk, or `ret` + int3 padding.
 Result<void, Diagnostic> read_returns(SiteSink& sink, SiteTableStats& stats) {
-  auto table = VG_TRY(
-      sized_table(sink.image(), {".return_sites", "__return_sites", "__return_sites_end", ".return_sites"}, 4, stats));
+  auto table = VG_TRY(sized_table(
+      sink.image(), {".return_sites", "__return_sites", "__return_sites_end", ".return_sites"}, 4, stats));
   if (!table) return Ok{};
   std::vector<PatternSpec> patterns;
   for (uint32_t thunk : symbol_offsets(sink, {kReturnThunks[0], kReturnThunks[1], kReturnThunks[2],
@@ -312,19 +321,21 @@ Result<void, Diagnostic> read_returns(SiteSink& sink, SiteTableStats& stats) {
     site.patterns.push_back(PatternSpec::literal_bytes(copy(bytes)));
     sink.add(stats, std::move(site));
   }
-  if (other > 0) sink.note(".return_sites: " + std::to_string(other) + " sites are not jmp rel32; kept as on disk");
+  if (other > 0)
+    sink.note(".return_sites: " + std::to_string(other) + " sites are not jmp rel32; kept as on disk");
   return Ok{};
 }
 
 // .call_sites (6.12 call depth tracking): a direct call may be redirected to
 // the accounting thunk placed just before its target.
 Result<void, Diagnostic> read_call_sites(SiteSink& sink, SiteTableStats& stats) {
-  auto table =
-      VG_TRY(sized_table(sink.image(), {".call_sites", "__call_sites", "__call_sites_end", ".call_sites"}, 4, stats));
+  auto table = VG_TRY(sized_table(
+      sink.image(), {".call_sites", "__call_sites", "__call_sites_end", ".call_sites"}, 4, stats));
   if (!table) return Ok{};
   const auto thunk_begin = sink.image().symbol_address("skl_call_thunk_template");
   const auto thunk_end = sink.image().symbol_address("skl_call_thunk_tail");
-  const uint64_t thunk_size = thunk_begin && thunk_end && *thunk_end > *thunk_begin ? *thunk_end - *thunk_begin : 0;
+  const uint64_t thunk_size =
+      thunk_begin && thunk_end && *thunk_end > *thunk_begin ? *thunk_end - *thunk_begin : 0;
   for (uint64_t i = 0; i < stats.entries; ++i) {
     const uint64_t address = self_relative(table->address + i * 4, table->bytes.data + i * 4);
     const ByteView bytes = VG_TRY(sink.site_bytes(".call_sites", i, address, 5));
@@ -338,22 +349,25 @@ Result<void, Diagnostic> read_call_sites(SiteSink& sink, SiteTableStats& stats) 
     site.length = 5;
     site.patterns.push_back(PatternSpec::literal_bytes(copy(bytes)));
     if (bytes.data[0] == x86::kCall && thunk_size > 0) {
-      const uint64_t target = address + 5 + static_cast<uint64_t>(static_cast<int64_t>(x86::get_rel32(bytes.data + 1)));
+      const uint64_t target =
+          address + 5 + static_cast<uint64_t>(static_cast<int64_t>(x86::get_rel32(bytes.data + 1)));
       uint32_t offset = 0;
       if (sink.text_offset(target - thunk_size, offset)) site.patterns.push_back(PatternSpec::call(offset));
       site.target = target;
     }
     sink.add(stats, std::move(site));
   }
-  sink.note(".call_sites: the call-depth thunks written into function padding are not modelled (Intel-only "
-            "retbleed=stuff; never enabled on AMD SEV-SNP)");
+  sink.note(
+      ".call_sites: the call-depth thunks written into function padding are not modelled (Intel-only "
+      "retbleed=stuff; never enabled on AMD SEV-SNP)");
   return Ok{};
 }
 
 // .ibt_endbr_seal: endbr64 of functions never called indirectly, poisoned.
 Result<void, Diagnostic> read_endbr_seal(SiteSink& sink, SiteTableStats& stats) {
   auto table = VG_TRY(sized_table(
-      sink.image(), {".ibt_endbr_seal", "__ibt_endbr_seal", "__ibt_endbr_seal_end", ".ibt_endbr_seal"}, 4, stats));
+      sink.image(), {".ibt_endbr_seal", "__ibt_endbr_seal", "__ibt_endbr_seal_end", ".ibt_endbr_seal"}, 4,
+      stats));
   if (!table) return Ok{};
   uint64_t not_endbr = 0;
   for (uint64_t i = 0; i < stats.entries; ++i) {
@@ -379,8 +393,8 @@ Result<void, Diagnostic> read_endbr_seal(SiteSink& sink, SiteTableStats& stats) 
 // writes a call to the pv_ops function, or NOPs for _paravirt_nop.
 Result<void, Diagnostic> read_paravirt(SiteSink& sink, SiteTableStats& stats) {
   auto table = VG_TRY(sized_table(
-      sink.image(), {".parainstructions", "__parainstructions", "__parainstructions_end", ".parainstructions"}, 16,
-      stats));
+      sink.image(),
+      {".parainstructions", "__parainstructions", "__parainstructions_end", ".parainstructions"}, 16, stats));
   if (!table) return Ok{};
   for (uint64_t i = 0; i < stats.entries; ++i) {
     const uint8_t* entry = table->bytes.data + i * 16;
@@ -407,8 +421,8 @@ Result<void, Diagnostic> read_paravirt(SiteSink& sink, SiteTableStats& stats) {
 // .smp_locks: the lock prefixes alternatives_smp_unlock() turns into DS
 // prefixes on a uniprocessor, and back.
 Result<void, Diagnostic> read_smp_locks(SiteSink& sink, SiteTableStats& stats) {
-  auto table =
-      VG_TRY(sized_table(sink.image(), {".smp_locks", "__smp_locks", "__smp_locks_end", ".smp_locks"}, 4, stats));
+  auto table = VG_TRY(
+      sized_table(sink.image(), {".smp_locks", "__smp_locks", "__smp_locks_end", ".smp_locks"}, 4, stats));
   if (!table) return Ok{};
   for (uint64_t i = 0; i < stats.entries; ++i) {
     if (read_s32(table->bytes.data + i * 4) == 0) {
@@ -465,28 +479,34 @@ Result<void, Diagnostic> read_runtime_consts(SiteSink& sink, std::vector<SiteTab
 
 // _kprobe_blacklist: not patch sites, but where kprobes may never go; the
 // report lists them.
-Result<void, Diagnostic> read_kprobe_blacklist(SiteSink& sink, const Analysis& out, SiteTableStats& stats) {
+Result<void, Diagnostic> read_kprobe_blacklist(SiteSink& sink, SiteTableStats& stats) {
   auto table = VG_TRY(sized_table(
-      sink.image(), {"_kprobe_blacklist", "__start_kprobe_blacklist", "__stop_kprobe_blacklist", "_kprobe_blacklist"},
-      8, stats));
+      sink.image(),
+      {"_kprobe_blacklist", "__start_kprobe_blacklist", "__stop_kprobe_blacklist", "_kprobe_blacklist"}, 8,
+      stats));
   if (!table) return Ok{};
+  const auto& symbols = sink.image().symbols();
   uint64_t bytes = 0;
-  uint64_t unknown = 0;
+  uint64_t unsized = 0;
   for (uint64_t i = 0; i < stats.entries; ++i) {
     const uint64_t address = read_u64(table->bytes.data + i * 8);
-    auto it = std::lower_bound(out.functions.begin(), out.functions.end(), address,
-                               [](const FunctionInfo& f, uint64_t va) { return f.address < va; });
-    if (it != out.functions.end() && it->address == address) {
-      bytes += it->size;
+    // NOKPROBE_SYMBOL() records a function; _ASM_NOKPROBE() an asm entry
+    // point (a NOTYPE symbol). The range is the largest symbol there.
+    auto it = std::lower_bound(symbols.begin(), symbols.end(), address,
+                               [](const Symbol& symbol, uint64_t va) { return symbol.value < va; });
+    uint64_t size = 0;
+    for (; it != symbols.end() && it->value == address; ++it) size = std::max(size, it->size);
+    if (size > 0) {
+      bytes += size;
       ++stats.sites;
     } else {
-      ++unknown;
+      ++unsized;
       ++stats.skipped;
     }
   }
-  sink.note("_kprobe_blacklist: " + std::to_string(stats.sites) + " functions, " + std::to_string(bytes) +
+  sink.note("_kprobe_blacklist: " + std::to_string(stats.sites) + " ranges, " + std::to_string(bytes) +
             " bytes where kprobes may not be placed" +
-            (unknown > 0 ? " (" + std::to_string(unknown) + " entries are not function starts)" : ""));
+            (unsized > 0 ? " (" + std::to_string(unsized) + " entries have no sized symbol)" : ""));
   return Ok{};
 }
 
@@ -521,17 +541,36 @@ bool SiteSink::text_offset(uint64_t va, uint32_t& offset) const {
 bool SiteSink::add(SiteTableStats& stats, PatchSite site) {
   uint32_t offset = 0;
   if (!text_offset(site.address, offset) || site.length > policy::kMaxSiteLength) {
-    if (too_long_++ < 8) {
-      note("site " + hex(site.address) + " (" + std::to_string(site.length) +
-           " bytes) cannot be expressed in the policy (over 16 bytes or below _text); it stays locked");
+    // Boot patching (apply_alternatives) writes these before the kernel
+    // registers with the monitor; afterwards they stay locked.
+    if (unexpressible_.size() < 4 &&
+        std::find(unexpressible_.begin(), unexpressible_.end(), site.address) == unexpressible_.end()) {
+      unexpressible_.push_back(site.address);
     }
+    ++unexpressible_count_;
     ++stats.skipped;
     return false;
   }
-  if (site.patterns.size() > policy::kMaxPatternsPerSite) site.patterns.resize(policy::kMaxPatternsPerSite);
+  if (site.patterns.size() > policy::kMaxPatternsPerSite) {
+    ++truncated_;
+    site.patterns.resize(policy::kMaxPatternsPerSite);
+  }
   out_.sites.push_back(std::move(site));
   ++stats.sites;
   return true;
+}
+
+void SiteSink::finish() {
+  if (unexpressible_count_ > 0) {
+    std::string examples;
+    for (uint64_t va : unexpressible_) examples += (examples.empty() ? "" : ", ") + hex(va);
+    note(std::to_string(unexpressible_count_) + " site entries are longer than 16 bytes (for example " +
+         examples + "); the policy cannot express them, so they stay locked after registration");
+  }
+  if (truncated_ > 0) {
+    note(std::to_string(truncated_) +
+         " sites have more than 16 legitimate patterns; the extra ones were dropped");
+  }
 }
 
 Result<void, Diagnostic> collect_patch_sites(const ElfImage& image, Analysis& out) {
@@ -542,8 +581,9 @@ Result<void, Diagnostic> collect_patch_sites(const ElfImage& image, Analysis& ou
   out.site_tables.clear();
   SiteSink sink(image, out);
   using Reader = Result<void, Diagnostic> (*)(SiteSink&, SiteTableStats&);
-  const Reader readers[] = {read_alternatives, read_jump_labels, read_static_calls, read_mcount, read_retpolines,
-                            read_returns,      read_call_sites,  read_endbr_seal,   read_paravirt, read_smp_locks};
+  const Reader readers[] = {read_alternatives, read_jump_labels, read_static_calls, read_mcount,
+                            read_retpolines,   read_returns,     read_call_sites,   read_endbr_seal,
+                            read_paravirt,     read_smp_locks};
   for (Reader reader : readers) {
     SiteTableStats stats;
     VG_TRY_VOID(reader(sink, stats));
@@ -551,8 +591,9 @@ Result<void, Diagnostic> collect_patch_sites(const ElfImage& image, Analysis& ou
   }
   VG_TRY_VOID(read_runtime_consts(sink, out.site_tables));
   SiteTableStats blacklist;
-  VG_TRY_VOID(read_kprobe_blacklist(sink, out, blacklist));
+  VG_TRY_VOID(read_kprobe_blacklist(sink, blacklist));
   if (blacklist.entries > 0) out.site_tables.push_back(std::move(blacklist));
+  sink.finish();
   std::stable_sort(out.sites.begin(), out.sites.end(),
                    [](const PatchSite& a, const PatchSite& b) { return a.address < b.address; });
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;

@@ -36,11 +36,15 @@ class SiteSink {
   // Records a site; false (and a note) if it cannot be expressed.
   bool add(SiteTableStats& stats, PatchSite site);
   void note(std::string text) { out_.notes.push_back(std::move(text)); }
+  // Adds the summary notes of what add() could not record.
+  void finish();
 
  private:
   const ElfImage& image_;
   Analysis& out_;
-  uint64_t too_long_ = 0;
+  std::vector<uint64_t> unexpressible_;
+  uint64_t unexpressible_count_ = 0;
+  uint64_t truncated_ = 0;
 };
 
 Result<void, Diagnostic> read_alternatives(SiteSink& sink, SiteTableStats& stats);

@@ -24,7 +24,9 @@ Result<uint32_t, std::string> offset32(const Analysis& analysis, uint64_t va, co
   return static_cast<uint32_t>(va - text);
 }
 
-uint32_t clamp32(uint64_t value) { return value > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(value); }
+uint32_t clamp32(uint64_t value) {
+  return value > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(value);
+}
 
 // SHA-256 of a module's .text section as the file holds it (before the
 // loader relocates it), which is what the monitor hashes when a module loads.
@@ -51,7 +53,8 @@ Result<std::pair<Sha256Digest, std::string>, std::string> module_text_hash(const
     const char* name = elf_strptr(elf, names, shdr.sh_name);
     if (name == nullptr || std::strcmp(name, ".text") != 0 || shdr.sh_type != SHT_PROGBITS) continue;
     Elf_Data* data = elf_rawdata(scn, nullptr);
-    if (data == nullptr || data->d_size != shdr.sh_size) return finish(Err{path + ": .text runs past the file"});
+    if (data == nullptr || data->d_size != shdr.sh_size)
+      return finish(Err{path + ": .text runs past the file"});
     std::string module = path.substr(path.find_last_of('/') + 1);
     if (module.ends_with(".ko")) module.resize(module.size() - 3);
     return finish(std::make_pair(Sha256::of(data->d_buf, data->d_size), module));
@@ -61,7 +64,8 @@ Result<std::pair<Sha256Digest, std::string>, std::string> module_text_hash(const
 
 }  // namespace
 
-Result<std::vector<uint8_t>, std::string> build_policy(const Analysis& analysis, const PolicyOptions& options) {
+Result<std::vector<uint8_t>, std::string> build_policy(const Analysis& analysis,
+                                                       const PolicyOptions& options) {
   if (analysis.kernel.text_va == 0) return Err{std::string("analysis has no _text address")};
   policy::PolicyBuilder builder;
   builder.set_kernel(analysis.kernel.build_id, analysis.kernel.release, analysis.kernel.text_va);
@@ -96,11 +100,13 @@ Result<std::vector<uint8_t>, std::string> build_policy(const Analysis& analysis,
   for (const CriticalObjectInfo& object : analysis.objects) {
     if (!object.present) continue;  // reported, not enforced
     const uint32_t offset = VG_TRY(offset32(analysis, object.address, "object " + object.name));
-    if (object.size == 0 || object.size > UINT32_MAX) return Err{"object " + object.name + " has no usable size"};
-    const auto region = std::find_if(analysis.regions.begin(), analysis.regions.end(), [&](const RegionInfo& r) {
-      return object.address >= r.start && object.address - r.start < r.size;
-    });
-    const policy::RegionKind kind = region != analysis.regions.end() ? region->kind : policy::RegionKind::kData;
+    if (object.size == 0 || object.size > UINT32_MAX)
+      return Err{"object " + object.name + " has no usable size"};
+    const auto region = std::find_if(
+        analysis.regions.begin(), analysis.regions.end(),
+        [&](const RegionInfo& r) { return object.address >= r.start && object.address - r.start < r.size; });
+    const policy::RegionKind kind =
+        region != analysis.regions.end() ? region->kind : policy::RegionKind::kData;
     builder.add_object(offset, static_cast<uint32_t>(object.size), object.name, object.protection, kind);
   }
   for (const std::string& path : options.module_paths) {

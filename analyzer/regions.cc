@@ -31,13 +31,28 @@ RegionInfo make_region(std::string name, RegionKind kind, uint64_t start, uint64
   region.start = start;
   region.size = size;
   switch (kind) {
-    case RegionKind::kText: region.perms_boot = kRX; region.perms_final = kRX; break;
-    case RegionKind::kRodata: region.perms_boot = kR; region.perms_final = kR; break;
-    case RegionKind::kRoAfterInit: region.perms_boot = kRW; region.perms_final = kR; break;
+    case RegionKind::kText:
+      region.perms_boot = kRX;
+      region.perms_final = kRX;
+      break;
+    case RegionKind::kRodata:
+      region.perms_boot = kR;
+      region.perms_final = kR;
+      break;
+    case RegionKind::kRoAfterInit:
+      region.perms_boot = kRW;
+      region.perms_final = kR;
+      break;
     case RegionKind::kData:
     case RegionKind::kBss:
-    case RegionKind::kInitData: region.perms_boot = kRW; region.perms_final = kRW; break;
-    case RegionKind::kInitText: region.perms_boot = kRX; region.perms_final = kRW; break;
+    case RegionKind::kInitData:
+      region.perms_boot = kRW;
+      region.perms_final = kRW;
+      break;
+    case RegionKind::kInitText:
+      region.perms_boot = kRX;
+      region.perms_final = kRW;
+      break;
   }
   return region;
 }
@@ -63,7 +78,8 @@ Result<void, Diagnostic> collect_regions(const ElfImage& image, Analysis& out) {
   const auto ro_begin = image.symbol_address("__start_ro_after_init");
   const auto ro_end = image.symbol_address("__end_ro_after_init");
   if (ro_begin.has_value() != ro_end.has_value() || (ro_begin && *ro_end < *ro_begin)) {
-    return Err{image.error("ro_after_init bounds __start_ro_after_init/__end_ro_after_init are incomplete or reversed")};
+    return Err{image.error(
+        "ro_after_init bounds __start_ro_after_init/__end_ro_after_init are incomplete or reversed")};
   }
   if (ro_begin) ro_after_init = {*ro_begin, *ro_end};
   bool ro_after_init_placed = ro_after_init.empty();
@@ -95,7 +111,8 @@ Result<void, Diagnostic> collect_regions(const ElfImage& image, Analysis& out) {
         return Err{image.error("ro_after_init lies in " + section.name + ", which is not read-only data")};
       }
       if (ro_after_init.begin > section.address) {
-        regions.push_back(make_region(section.name, kind, section.address, ro_after_init.begin - section.address));
+        regions.push_back(
+            make_region(section.name, kind, section.address, ro_after_init.begin - section.address));
       }
       regions.push_back(make_region("ro_after_init", RegionKind::kRoAfterInit, ro_after_init.begin,
                                     ro_after_init.end - ro_after_init.begin));
@@ -114,17 +131,20 @@ Result<void, Diagnostic> collect_regions(const ElfImage& image, Analysis& out) {
   const Section* percpu = image.section(".data..percpu");
   const auto percpu_load = image.symbol_address("__per_cpu_load");
   if (percpu != nullptr && percpu->address == 0 && percpu->size > 0 && percpu_load && *percpu_load != 0) {
-    const RegionInfo copy = make_region(".data..percpu (boot copy)", RegionKind::kInitData, *percpu_load, percpu->size);
+    const RegionInfo copy =
+        make_region(".data..percpu (boot copy)", RegionKind::kInitData, *percpu_load, percpu->size);
     const bool clashes = std::any_of(regions.begin(), regions.end(), [&](const RegionInfo& region) {
       return copy.start < region.start + region.size && region.start < copy.start + copy.size;
     });
     if (clashes) {
-      out.notes.push_back("per-CPU boot copy at " + hex(copy.start) + " overlaps another section; not a region");
+      out.notes.push_back("per-CPU boot copy at " + hex(copy.start) +
+                          " overlaps another section; not a region");
     } else {
       regions.push_back(copy);
     }
   }
-  std::sort(regions.begin(), regions.end(), [](const RegionInfo& a, const RegionInfo& b) { return a.start < b.start; });
+  std::sort(regions.begin(), regions.end(),
+            [](const RegionInfo& a, const RegionInfo& b) { return a.start < b.start; });
   out.regions = std::move(regions);
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   out.timings.push_back({"regions", took.count()});

@@ -17,10 +17,10 @@
 namespace vg::analyzer {
 
 struct TableSpec {
-  std::string_view name;        // as reported: "__jump_table"
+  std::string_view name;  // as reported: "__jump_table"
   std::string_view start_symbol;
   std::string_view stop_symbol;
-  std::string_view section;     // its own section, if it has one
+  std::string_view section;  // its own section, if it has one
 };
 
 struct Table {

@@ -23,7 +23,9 @@ constexpr uint8_t kNops[11][11] = {
     {0x66, 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
 };
 
-size_t nop_max(KernelLayout layout) { return layout == KernelLayout::kLinux61 ? 8 : 11; }
+size_t nop_max(KernelLayout layout) {
+  return layout == KernelLayout::kLinux61 ? 8 : 11;
+}
 
 const ZydisDecoder& decoder() {
   static const ZydisDecoder instance = [] {
@@ -56,7 +58,8 @@ size_t skip_nops(const uint8_t* buffer, size_t at, size_t length) {
 
 std::optional<Insn> decode(const uint8_t* bytes, size_t size) {
   ZydisDecodedInstruction raw;
-  if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder(), nullptr, bytes, size, &raw))) return std::nullopt;
+  if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder(), nullptr, bytes, size, &raw)))
+    return std::nullopt;
   Insn insn;
   insn.length = raw.length;
   insn.opcode = raw.opcode;

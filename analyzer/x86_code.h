@@ -23,13 +23,13 @@ inline constexpr uint8_t kRet = 0xc3;
 // The fields of one instruction that patching code looks at.
 struct Insn {
   uint8_t length = 0;
-  uint8_t opcode = 0;        // primary opcode byte (after 0f for two-byte opcodes)
-  bool two_byte = false;     // 0f-escaped opcode
-  bool nop = false;          // 90 (not f3 90) or 0f 1f, as the kernel's insn_is_nop()
-  uint8_t imm_offset = 0;    // relative immediate (call/jmp/jcc), 0 if none
-  uint8_t imm_size = 0;      // bytes
+  uint8_t opcode = 0;      // primary opcode byte (after 0f for two-byte opcodes)
+  bool two_byte = false;   // 0f-escaped opcode
+  bool nop = false;        // 90 (not f3 90) or 0f 1f, as the kernel's insn_is_nop()
+  uint8_t imm_offset = 0;  // relative immediate (call/jmp/jcc), 0 if none
+  uint8_t imm_size = 0;    // bytes
   int64_t imm = 0;
-  uint8_t disp_offset = 0;   // RIP-relative displacement, 0 if none
+  uint8_t disp_offset = 0;  // RIP-relative displacement, 0 if none
   uint8_t disp_size = 0;
   int64_t disp = 0;
   bool relative_branch() const { return imm_size != 0; }

@@ -2,6 +2,8 @@
 // measured in kernel-facts.md. Skipped unless VMPLGUARD_REAL_VMLINUX_612 /
 // VMPLGUARD_REAL_VMLINUX_61 name the files (they are hundreds of MB).
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdio>
@@ -34,6 +36,9 @@ KernelRun analyse(const char* path) {
     EXPECT_TRUE(result.ok()) << result.error().to_string();
     if (!result.ok()) return run;
   }
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  std::printf("  peak RSS before build_policy: %ld MB\n", usage.ru_maxrss / 1024);
   const auto policy_started = std::chrono::steady_clock::now();
   auto policy = build_policy(analysis, PolicyOptions{});
   const std::chrono::duration<double> policy_took = std::chrono::steady_clock::now() - policy_started;
@@ -43,6 +48,19 @@ KernelRun analyse(const char* path) {
     run.policy_size = policy->size();
     auto view = policy::PolicyView::parse(ByteView{policy->data(), policy->size()});
     EXPECT_TRUE(view.ok()) << policy::describe(view.error());
+    // No false positive on the kernel as shipped: the bytes on disk at every
+    // site are one of its legitimate sequences.
+    uint64_t refused = 0;
+    for (const policy::Site& site : view->sites()) {
+      bool allowed = false;
+      for (uint32_t p = 0; p < site.pattern_count && !allowed; ++p) {
+        const uint8_t length = view->patterns()[site.first_pattern + p].length;
+        auto bytes = image.value()->bytes_at(analysis.kernel.text_va + site.offset, length);
+        allowed = bytes.ok() && policy::site_allows(*view, site, bytes->data, length);
+      }
+      if (!allowed && refused++ < 5) std::printf("  on-disk bytes refused at _text+%#x\n", site.offset);
+    }
+    EXPECT_EQ(refused, 0u);
   }
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   for (const auto& table : analysis.site_tables) run.tables[table.section] = table;
@@ -50,15 +68,18 @@ KernelRun analyse(const char* path) {
   std::printf("%s: layout %d, %zu regions, %zu functions, %zu sites, policy %zu bytes, %.3f s\n", path,
               static_cast<int>(analysis.kernel.layout), analysis.regions.size(), analysis.functions.size(),
               analysis.sites.size(), run.policy_size, took.count());
-  for (const auto& timing : analysis.timings) std::printf("  stage %-12s %.3f s\n", timing.stage.c_str(), timing.seconds);
+  for (const auto& timing : analysis.timings)
+    std::printf("  stage %-12s %.3f s\n", timing.stage.c_str(), timing.seconds);
   for (const auto& table : analysis.site_tables) {
     std::printf("  %-30s entry %2llu entries %7llu sites %7llu skipped %llu\n", table.section.c_str(),
-                static_cast<unsigned long long>(table.entry_size), static_cast<unsigned long long>(table.entries),
-                static_cast<unsigned long long>(table.sites), static_cast<unsigned long long>(table.skipped));
+                static_cast<unsigned long long>(table.entry_size),
+                static_cast<unsigned long long>(table.entries), static_cast<unsigned long long>(table.sites),
+                static_cast<unsigned long long>(table.skipped));
   }
   for (const auto& region : analysis.regions) {
-    std::printf("  region %-28s kind %u %#llx +%#llx\n", region.name.c_str(), static_cast<unsigned>(region.kind),
-                static_cast<unsigned long long>(region.start), static_cast<unsigned long long>(region.size));
+    std::printf("  region %-28s kind %u %#llx +%#llx\n", region.name.c_str(),
+                static_cast<unsigned>(region.kind), static_cast<unsigned long long>(region.start),
+                static_cast<unsigned long long>(region.size));
   }
   for (const auto& note : analysis.notes) std::printf("  note: %s\n", note.c_str());
   return run;
@@ -85,19 +106,35 @@ TEST(RealKernel, Debian612CountsMatchKernelFacts) {
   EXPECT_EQ(run.analysis.kernel.layout, KernelLayout::kLinux612);
   EXPECT_EQ(run.analysis.kernel.release.rfind("6.12.", 0), 0u) << run.analysis.kernel.release;
   EXPECT_EQ(run.analysis.kernel.build_id.size(), 20u);
-  // kernel-facts.md measured 6.12.117 at 345,736,528 bytes; the cached file
-  // differs, so the tables that depend on the exact build are checked for
-  // their order of magnitude and reported.
-  EXPECT_EQ(entries(run, "__jump_table"), 8973u);
-  EXPECT_EQ(entries(run, ".static_call_sites"), 7861u);
-  EXPECT_EQ(entries(run, "__mcount_loc"), 43203u);
-  EXPECT_EQ(entries(run, ".retpoline_sites"), 7875u);
-  EXPECT_EQ(entries(run, ".return_sites"), 58229u);
-  EXPECT_EQ(entries(run, ".call_sites"), 230510u);
-  EXPECT_EQ(entries(run, ".ibt_endbr_seal"), 12208u);
+  // kernel-facts.md measured a 6.12.117 build of 345,736,528 bytes. Another
+  // build of the same release (the cached one is 340,664,672 bytes) has
+  // slightly different tables: exact counts for the measured file, within 5%
+  // otherwise (the differences are printed above).
+  struct stat info {};
+  const bool measured_build = stat(path, &info) == 0 && info.st_size == 345736528;
+  const auto expect_count = [&](const char* table, uint64_t facts) {
+    const uint64_t got = entries(run, table);
+    if (measured_build) {
+      EXPECT_EQ(got, facts) << table;
+    } else {
+      const double ratio = static_cast<double>(got) / static_cast<double>(facts);
+      EXPECT_NEAR(ratio, 1.0, 0.05) << table << ": " << got << " vs " << facts;
+      if (got != facts)
+        std::printf("  %s: %llu entries, kernel-facts.md says %llu\n", table,
+                    static_cast<unsigned long long>(got), static_cast<unsigned long long>(facts));
+    }
+  };
+  expect_count("__jump_table", 8973);
+  expect_count(".altinstructions", 9038);
+  expect_count(".static_call_sites", 7861);
+  expect_count("__mcount_loc", 43203);
+  expect_count(".retpoline_sites", 7875);
+  expect_count(".return_sites", 58229);
+  expect_count(".call_sites", 230510);
+  expect_count(".ibt_endbr_seal", 12208);
   EXPECT_EQ(entries(run, ".parainstructions"), 0u);
-  EXPECT_EQ(ro_after_init_size(run), 500848u);
-  EXPECT_EQ(entries(run, ".altinstructions"), 9038u);
+  const double ro_ratio = static_cast<double>(ro_after_init_size(run)) / 500848.0;
+  EXPECT_NEAR(ro_ratio, 1.0, measured_build ? 0.0 : 0.05);
 }
 
 // Proves the 6.1 layout (12-byte alternatives, paravirt table) is detected
