@@ -7,12 +7,22 @@ namespace {
 
 using policy::PrivilegedKind;
 
-Classification privileged(PrivilegedKind kind) { return Classification{true, true, kind}; }
-Classification not_privileged() { return Classification{}; }
-Classification undefined() { return Classification{false, false, PrivilegedKind::kMovToCr1}; }
+Classification privileged(PrivilegedKind kind) {
+  return Classification{true, true, kind};
+}
+Classification not_privileged() {
+  return Classification{};
+}
+Classification undefined() {
+  return Classification{false, false, PrivilegedKind::kMovToCr1};
+}
 
-uint8_t modrm_reg(uint8_t modrm) { return static_cast<uint8_t>((modrm >> 3) & 7); }
-bool modrm_is_register(uint8_t modrm) { return (modrm >> 6) == 3; }
+uint8_t modrm_reg(uint8_t modrm) {
+  return static_cast<uint8_t>((modrm >> 3) & 7);
+}
+bool modrm_is_register(uint8_t modrm) {
+  return (modrm >> 6) == 3;
+}
 
 // MOV to/from CRn: the ModRM mod field is ignored and always names a register
 // [APM3 MOV(CRn)]. Only CR0, CR2, CR3, CR4 and CR8 exist; the others raise #UD.
@@ -68,8 +78,7 @@ Classification group7_register(const Prefixes& prefixes, uint8_t modrm) {
       if (prefixes.last_rep == 0xF2) return privileged(PrivilegedKind::kPvalidate);
       if (prefixes.last_rep == 0xF3) return privileged(PrivilegedKind::kPsmash);
       return privileged(PrivilegedKind::kTlbsync);
-    default:
-      return not_privileged();
+    default: return not_privileged();
   }
 }
 
@@ -122,8 +131,7 @@ Classification classify(const uint8_t* code, size_t length) {
         return privileged(PrivilegedKind::kInvpcid);
       }
       return not_privileged();
-    default:
-      return not_privileged();
+    default: return not_privileged();
   }
 }
 

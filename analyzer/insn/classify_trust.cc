@@ -16,7 +16,9 @@ namespace {
 
 using KindMask = uint32_t;  // bit per policy::PrivilegedKind (values 0..31)
 
-KindMask bit(policy::PrivilegedKind kind) { return KindMask{1} << static_cast<uint16_t>(kind); }
+KindMask bit(policy::PrivilegedKind kind) {
+  return KindMask{1} << static_cast<uint16_t>(kind);
+}
 
 std::string kind_list(KindMask mask) {
   std::string list;
@@ -41,7 +43,7 @@ Result<ReplacementCode, Diagnostic> replacement_code(const ElfImage& image, cons
   ReplacementCode code;
   code.kinds_by_function.assign(analysis.functions.size(), 0);
   auto decoder = insn::Decoder::open();
-  if (!decoder.ok()) return Err(image.error(decoder.error()));
+  if (!decoder.ok()) return Err{image.error(decoder.error())};
   for (const PatchSite& site : analysis.sites) {
     if ((site.kind & (policy::kSiteAlternative | policy::kSiteParavirt)) == 0) continue;
     KindMask kinds = 0;
@@ -50,7 +52,8 @@ Result<ReplacementCode, Diagnostic> replacement_code(const ElfImage& image, cons
       const std::vector<uint8_t>& bytes = pattern.literal;
       // Replacement code is whole instructions: a linear decode is exact.
       for (size_t at = 0; at < bytes.size();) {
-        const insn::DecodedInsn insn = decoder->decode(bytes.data() + at, bytes.size() - at, site.address + at);
+        const insn::DecodedInsn insn =
+            decoder->decode(bytes.data() + at, bytes.size() - at, site.address + at);
         if (!insn.valid()) break;
         if (insn.privileged()) {
           kinds |= bit(insn.classification.kind);
@@ -84,7 +87,7 @@ Result<void, Diagnostic> classify_trust(const ElfImage& image, Analysis& out) {
     if (located.function != nullptr) privileged[index_of(located.function)] |= bit(site.kind);
   }
   auto replacement = replacement_code(image, out, locator);
-  if (!replacement.ok()) return Err(replacement.error());
+  if (!replacement.ok()) return Err{replacement.error()};
 
   out.trusted = TrustedSummary{};
   for (size_t i = 0; i < out.functions.size(); ++i) {
@@ -118,7 +121,7 @@ Result<void, Diagnostic> classify_trust(const ElfImage& image, Analysis& out) {
     if (site.unintended) continue;  // never legitimate (trust_rules.h)
     if (site.replacement) {
       auto bytes = image.bytes_at(site.address, site.length);
-      if (!bytes.ok()) return Err(bytes.error());
+      if (!bytes.ok()) return Err{bytes.error()};
       const std::vector<uint8_t> key(bytes->data, bytes->data + bytes->size);
       site.trusted = replacement->privileged_bytes.count(key) != 0;
       if (!site.trusted) ++replacement_untrusted;

@@ -29,7 +29,8 @@ PrivilegedSite make_site(const insn::FoundInsn& found, const insn::CodeSection& 
   site.unintended = found.unintended;
   site.replacement = section.replacement;
   const uint64_t offset = found.address - section.address;
-  site.disassembly = decoder.disassemble(section.bytes.data + offset, section.bytes.size - offset, found.address);
+  site.disassembly =
+      decoder.disassemble(section.bytes.data + offset, section.bytes.size - offset, found.address);
   // Replacement code has no symbols of its own: it runs wherever an
   // alternative copies it, so it is reported by section, not by function.
   const insn::Located located = section.replacement ? insn::Located{} : locator.locate(found.address);
@@ -43,16 +44,16 @@ PrivilegedSite make_site(const insn::FoundInsn& found, const insn::CodeSection& 
 
 Result<void, Diagnostic> collect_privileged(const ElfImage& image, Analysis& out, const Progress& progress) {
   const std::vector<insn::CodeSection> sections = insn::code_sections(image, out.functions);
-  if (sections.empty()) return Err(image.error("no executable section to analyze"));
+  if (sections.empty()) return Err{image.error("no executable section to analyze")};
 
   const insn::SweepProgress sweep_progress = [&progress](uint64_t done, uint64_t total) {
     if (progress) progress(kStage, done, total);
   };
   auto swept = insn::sweep_code(sections, kSweepOptions, sweep_progress);
-  if (!swept.ok()) return Err(image.error(swept.error()));
+  if (!swept.ok()) return Err{image.error(swept.error())};
 
   auto decoder = insn::Decoder::open();
-  if (!decoder.ok()) return Err(image.error(decoder.error()));
+  if (!decoder.ok()) return Err{image.error(decoder.error())};
   insn::UnintendedStats unintended_stats;
   const std::vector<insn::FoundInsn> unintended =
       insn::find_unintended(sections, *swept, *decoder, &unintended_stats);
@@ -73,8 +74,8 @@ Result<void, Diagnostic> collect_privileged(const ElfImage& image, Analysis& out
   out.notes.push_back("privileged: decoded " + std::to_string(stats.instructions) + " instructions in " +
                       std::to_string(sections.size()) + " code sections, skipping " +
                       std::to_string(stats.bytes_skipped) + " bytes past the last candidate opcode (" +
-                      std::to_string(stats.segments) +
-                      " restart ranges, " + std::to_string(stats.gap_decoded) +
+                      std::to_string(stats.segments) + " restart ranges, " + std::to_string(stats.overruns) +
+                      " ending out of step, " + std::to_string(stats.gap_decoded) +
                       " decoded by the Capstone gap layer, " + std::to_string(stats.undecodable) +
                       " undecodable bytes skipped)");
   out.notes.push_back("privileged: " + std::to_string(swept->aligned.size()) + " aligned and " +

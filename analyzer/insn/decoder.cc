@@ -35,16 +35,16 @@ Result<Decoder, std::string> Decoder::open() {
   Decoder decoder;
   csh handle = 0;
   if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle) != CS_ERR_OK) {
-    return Err(std::string("capstone: cannot open an x86-64 handle"));
+    return Err{std::string("capstone: cannot open an x86-64 handle")};
   }
   decoder.handle_ = handle;
   // Detail off: the classification reads bytes, and detail costs a third of
   // the decoding time (kernel-facts.md).
   if (cs_option(handle, CS_OPT_DETAIL, CS_OPT_OFF) != CS_ERR_OK) {
-    return Err(std::string("capstone: cannot turn detail off"));
+    return Err{std::string("capstone: cannot turn detail off")};
   }
   decoder.insn_ = cs_malloc(handle);
-  if (decoder.insn_ == nullptr) return Err(std::string("capstone: cannot allocate an instruction"));
+  if (decoder.insn_ == nullptr) return Err{std::string("capstone: cannot allocate an instruction")};
   return decoder;
 }
 
@@ -60,7 +60,9 @@ Decoder& Decoder::operator=(Decoder&& other) noexcept {
   return *this;
 }
 
-Decoder::~Decoder() { close(); }
+Decoder::~Decoder() {
+  close();
+}
 
 void Decoder::close() {
   if (insn_ != nullptr) cs_free(insn_, 1);
@@ -109,8 +111,7 @@ std::string Decoder::disassemble(const uint8_t* code, size_t size, uint64_t addr
       size_t length = 0;
       return find_gap_insn(code, size, length)->mnemonic;
     }
-    case DecodeSource::kVmgexit:
-      return "vmgexit";
+    case DecodeSource::kVmgexit: return "vmgexit";
     case DecodeSource::kLockCr8: {
       // Capstone renders the same instruction without its LOCK prefix; the
       // register it names is CR0, which the prefix redirects to CR8.
@@ -129,8 +130,7 @@ std::string Decoder::disassemble(const uint8_t* code, size_t size, uint64_t addr
       if (cr0 != std::string::npos) text.replace(cr0, 3, "cr8");
       return text;
     }
-    case DecodeSource::kCapstone:
-      break;
+    case DecodeSource::kCapstone: break;
   }
   std::string text = insn_->mnemonic;
   if (insn_->op_str[0] != '\0') {

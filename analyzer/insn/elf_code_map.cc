@@ -8,11 +8,15 @@
 namespace vg::analyzer::insn {
 namespace {
 
-bool is_init_section(std::string_view name) { return name.starts_with(".init."); }
+bool is_init_section(std::string_view name) {
+  return name.starts_with(".init.");
+}
 
 // Symbols that name code: functions, and the untyped labels assembly code
 // gets from SYM_CODE_START (entry_SYSCALL_64, pvh_start_xen's neighbours).
-bool names_code(const Symbol& symbol) { return symbol.type == STT_FUNC || symbol.type == STT_NOTYPE; }
+bool names_code(const Symbol& symbol) {
+  return symbol.type == STT_FUNC || symbol.type == STT_NOTYPE;
+}
 
 }  // namespace
 
@@ -29,7 +33,8 @@ std::vector<CodeSection> code_sections(const ElfImage& image, const std::vector<
     code.replacement = section.name == kReplacementSection;
     code.restarts.push_back(0);
     for (const Symbol& symbol : image.symbols()) {
-      if (names_code(symbol) && section.contains(symbol.value)) code.restarts.push_back(symbol.value - section.address);
+      if (names_code(symbol) && section.contains(symbol.value))
+        code.restarts.push_back(symbol.value - section.address);
     }
     for (const FunctionInfo& function : functions) {
       if (section.contains(function.address)) code.restarts.push_back(function.address - section.address);

@@ -58,7 +58,8 @@ std::vector<Segment> segments_of(const std::vector<CodeSection>& sections) {
 // worker, so the workers write disjoint bytes of `starts`.
 void sweep_segments(Decoder& decoder, SweepExtent extent, const std::vector<CodeSection>& sections,
                     const std::vector<Segment>& segments, size_t first, size_t last,
-                    std::vector<std::vector<uint8_t>>& starts, std::atomic<uint64_t>& done, WorkerOutput& out) {
+                    std::vector<std::vector<uint8_t>>& starts, std::atomic<uint64_t>& done,
+                    WorkerOutput& out) {
   for (size_t i = first; i < last; ++i) {
     const Segment& segment = segments[i];
     const CodeSection& section = sections[segment.section];
@@ -84,14 +85,17 @@ void sweep_segments(Decoder& decoder, SweepExtent extent, const std::vector<Code
       }
       offset += insn.length;
     }
+    // The last instruction ran past the next restart point: the range ended
+    // out of step (data, 32-bit code) or the symbol sits inside an instruction.
+    if (offset > segment.end) ++out.stats.overruns;
     ++out.stats.segments;
     done.fetch_add(segment.end - segment.begin, std::memory_order_relaxed);
   }
 }
 
-void run_worker(SweepExtent extent, const std::vector<CodeSection>& sections, const std::vector<Segment>& segments, size_t first,
-                size_t last, std::vector<std::vector<uint8_t>>& starts, std::atomic<uint64_t>& done,
-                WorkerOutput& out) {
+void run_worker(SweepExtent extent, const std::vector<CodeSection>& sections,
+                const std::vector<Segment>& segments, size_t first, size_t last,
+                std::vector<std::vector<uint8_t>>& starts, std::atomic<uint64_t>& done, WorkerOutput& out) {
   auto decoder = Decoder::open();
   if (!decoder.ok()) {
     out.error = decoder.error();
@@ -102,8 +106,8 @@ void run_worker(SweepExtent extent, const std::vector<CodeSection>& sections, co
 
 }  // namespace
 
-Result<SweepResult, std::string> sweep_code(const std::vector<CodeSection>& sections, const SweepOptions& options,
-                                            const SweepProgress& progress) {
+Result<SweepResult, std::string> sweep_code(const std::vector<CodeSection>& sections,
+                                            const SweepOptions& options, const SweepProgress& progress) {
   SweepResult result;
   result.starts.resize(sections.size());
   uint64_t total = 0;
@@ -129,8 +133,8 @@ Result<SweepResult, std::string> sweep_code(const std::vector<CodeSection>& sect
   std::vector<std::thread> helpers;
   helpers.reserve(workers - 1);
   for (unsigned w = 1; w < workers; ++w) {
-    helpers.emplace_back(run_worker, options.extent, std::cref(sections), std::cref(segments), bounds[w], bounds[w + 1],
-                         std::ref(result.starts), std::ref(done), std::ref(outputs[w]));
+    helpers.emplace_back(run_worker, options.extent, std::cref(sections), std::cref(segments), bounds[w],
+                         bounds[w + 1], std::ref(result.starts), std::ref(done), std::ref(outputs[w]));
   }
   // The calling thread sweeps its share in slices so that it can report.
   auto decoder = Decoder::open();
@@ -140,7 +144,8 @@ Result<SweepResult, std::string> sweep_code(const std::vector<CodeSection>& sect
     constexpr size_t kSlice = 512;
     for (size_t first = bounds[0]; first < bounds[1]; first += kSlice) {
       const size_t last = std::min(bounds[1], first + kSlice);
-      sweep_segments(*decoder, options.extent, sections, segments, first, last, result.starts, done, outputs[0]);
+      sweep_segments(*decoder, options.extent, sections, segments, first, last, result.starts, done,
+                     outputs[0]);
       if (progress) progress(done.load(std::memory_order_relaxed), total);
     }
   }
@@ -148,13 +153,14 @@ Result<SweepResult, std::string> sweep_code(const std::vector<CodeSection>& sect
   if (progress) progress(total, total);
 
   for (const WorkerOutput& output : outputs) {
-    if (!output.error.empty()) return Err(output.error);
+    if (!output.error.empty()) return Err{output.error};
     result.aligned.insert(result.aligned.end(), output.found.begin(), output.found.end());
     result.stats.instructions += output.stats.instructions;
     result.stats.bytes_skipped += output.stats.bytes_skipped;
     result.stats.undecodable += output.stats.undecodable;
     result.stats.gap_decoded += output.stats.gap_decoded;
     result.stats.segments += output.stats.segments;
+    result.stats.overruns += output.stats.overruns;
   }
   std::sort(result.aligned.begin(), result.aligned.end(),
             [](const FoundInsn& a, const FoundInsn& b) { return a.address < b.address; });

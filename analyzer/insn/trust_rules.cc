@@ -95,8 +95,9 @@ std::string_view base_function_name(std::string_view name) {
 
 std::string_view patching_mechanism(std::string_view function_name) {
   const std::string_view base = base_function_name(function_name);
-  const auto it = std::lower_bound(kPatchingMachinery.begin(), kPatchingMachinery.end(), base,
-                                   [](const Entry& entry, std::string_view key) { return entry.first < key; });
+  const auto it =
+      std::lower_bound(kPatchingMachinery.begin(), kPatchingMachinery.end(), base,
+                       [](const Entry& entry, std::string_view key) { return entry.first < key; });
   if (it == kPatchingMachinery.end() || it->first != base) return {};
   return it->second;
 }

@@ -58,7 +58,8 @@ class Scanner {
   }
 
   bool aligned_opcode(uint64_t address, policy::PrivilegedKind kind) const {
-    return std::binary_search(aligned_opcodes_.begin(), aligned_opcodes_.end(), std::make_pair(address, kind));
+    return std::binary_search(aligned_opcodes_.begin(), aligned_opcodes_.end(),
+                              std::make_pair(address, kind));
   }
 
   // Tries the starts opcode, opcode-1, ... through the run of prefix bytes.
@@ -74,6 +75,8 @@ class Scanner {
         const uint8_t byte = bytes[start];
         if (!is_legacy_prefix(byte) && !is_rex(byte)) break;
       }
+      // IRET is searched as IRETQ only (unintended.h): a bare CF start is not one.
+      if (run == 0 && bytes[opcode] == 0xCF) continue;
       if (starts[start] != 0) continue;  // the sweep decoded from here: aligned
       const size_t left = section.bytes.size - start;
       const size_t window = left < kMaxInsnLength ? left : kMaxInsnLength;

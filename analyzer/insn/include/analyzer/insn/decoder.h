@@ -21,10 +21,10 @@ struct cs_insn;
 namespace vg::analyzer::insn {
 
 enum class DecodeSource : uint8_t {
-  kCapstone,   // Capstone decoded it and we agree
-  kGapTable,   // Capstone rejected it; gap_table.h knows it
-  kVmgexit,    // Capstone said VMMCALL; the REP/REPNE prefix makes it VMGEXIT
-  kLockCr8,    // Capstone rejected LOCK MOV CRn; AMD reads it as CR8
+  kCapstone,  // Capstone decoded it and we agree
+  kGapTable,  // Capstone rejected it; gap_table.h knows it
+  kVmgexit,   // Capstone said VMMCALL; the REP/REPNE prefix makes it VMGEXIT
+  kLockCr8,   // Capstone rejected LOCK MOV CRn; AMD reads it as CR8
 };
 
 struct DecodedInsn {

@@ -38,6 +38,7 @@ struct SweepStats {
   uint64_t undecodable = 0;    // bytes skipped one at a time because nothing decodes there
   uint64_t gap_decoded = 0;    // instructions only the gap layer could decode
   uint64_t segments = 0;       // restart ranges swept
+  uint64_t overruns = 0;       // ranges whose last instruction ran past the next restart point
 };
 
 struct SweepResult {
@@ -50,7 +51,7 @@ struct SweepResult {
 // Called from the calling thread only: bytes swept so far, bytes in total.
 using SweepProgress = std::function<void(uint64_t done, uint64_t total)>;
 
-Result<SweepResult, std::string> sweep_code(const std::vector<CodeSection>& sections, const SweepOptions& options,
-                                            const SweepProgress& progress);
+Result<SweepResult, std::string> sweep_code(const std::vector<CodeSection>& sections,
+                                            const SweepOptions& options, const SweepProgress& progress);
 
 }  // namespace vg::analyzer::insn

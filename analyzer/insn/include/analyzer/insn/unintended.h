@@ -12,11 +12,14 @@
 // Rules, documented for the report:
 //  - a start where the sweep found an instruction is aligned, not unintended;
 //  - an opcode that a swept privileged instruction of the same kind also uses
-//    is that instruction, entered without some of its prefixes;
+//    is that instruction, entered without some of its prefixes; if dropping
+//    the prefixes makes another kind (MOV CR8 -> MOV CR0 without REX.R,
+//    PVALIDATE -> TLBSYNC without F2), that is a new gadget and is reported;
 //  - one report per (opcode position, kind): the start with the fewest prefixes;
 //  - HLT (F4) and IRET without REX.W (CF) are not searched: each is one byte
 //    that appears about once every 256 bytes of code, HLT only stops the CPU
-//    and 64-bit kernel code returns with IRETQ (48 CF), which is searched.
+//    and 64-bit kernel code returns with IRETQ (48 CF), which is searched and
+//    reported at its REX.W byte.
 #pragma once
 
 #include <cstddef>
