@@ -8,6 +8,7 @@
 #include <elf.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <optional>
@@ -135,6 +136,7 @@ std::optional<uint64_t> dwarf_size_for(const DwarfScan& scan, const Candidate& c
 }  // namespace
 
 Result<void, Diagnostic> collect_objects(const ElfImage& image, Analysis& out) {
+  const auto started = std::chrono::steady_clock::now();
   std::span<const CriticalObjectSpec> table = critical_object_table();
 
   // One pass over the symbol table for every name of the table.
@@ -244,6 +246,8 @@ Result<void, Diagnostic> collect_objects(const ElfImage& image, Analysis& out) {
   }
 
   out.objects = std::move(objects);
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+  out.timings.push_back({"objects", took.count()});
   return Ok{};
 }
 

@@ -67,13 +67,23 @@ Result<DwarfScan, std::string> scan_dwarf_variables(Elf* elf, std::span<const Dw
   Dwarf_Off offset = 0;
   Dwarf_Off next = 0;
   size_t header_size = 0;
-  while (defined.size() < wanted.size() &&
-         dwarf_nextcu(dwarf.get(), offset, &next, &header_size, nullptr, nullptr, nullptr) == 0) {
+  while (defined.size() < wanted.size()) {
+    int status = dwarf_nextcu(dwarf.get(), offset, &next, &header_size, nullptr, nullptr, nullptr);
+    if (status > 0) break;  // past the last unit
+    if (status < 0) {
+      return Err{std::string("unreadable DWARF unit at .debug_info+") + std::to_string(offset) +
+                 " (libdw: " + dwarf_errmsg(-1) + ")"};
+    }
     Dwarf_Die unit;
-    Dwarf_Off unit_die = offset + header_size;
+    Dwarf_Off unit_start = offset;
     offset = next;
     ++scan.units;
-    if (dwarf_offdie(dwarf.get(), unit_die, &unit) == nullptr) continue;
+    // A unit whose header libdw cannot use (unknown version, bad abbrev
+    // offset) hides its variables: say so instead of skipping it silently.
+    if (dwarf_offdie(dwarf.get(), unit_start + header_size, &unit) == nullptr) {
+      return Err{std::string("unreadable DWARF unit at .debug_info+") + std::to_string(unit_start) +
+                 " (libdw: " + dwarf_errmsg(-1) + ")"};
+    }
     Dwarf_Die child;
     if (dwarf_child(&unit, &child) != 0) continue;
     do {

@@ -47,20 +47,25 @@ void expect_absent(const Analysis& analysis, std::string_view name) {
   EXPECT_EQ(object->address, 0u) << name;
 }
 
-// A copy of the BTF fixture with `patch` applied to its .BTF section bytes.
-std::string patched_btf_fixture(const std::string& name, void (*patch)(uint8_t* btf, size_t size)) {
-  std::string source = fixture_path("objects_btf.elf");
+// A copy of a fixture with `patch` applied to the bytes of one section.
+std::string patched_fixture(const std::string& fixture, const std::string& section_name,
+                            const std::string& name, void (*patch)(uint8_t* bytes, size_t size)) {
+  std::string source = fixture_path(fixture);
   auto image = ElfImage::open(source);
   EXPECT_TRUE(image.ok());
-  const Section* btf = (*image)->section(".BTF");
-  EXPECT_NE(btf, nullptr);
+  const Section* section = (*image)->section(section_name);
+  EXPECT_NE(section, nullptr);
   std::ifstream in(source, std::ios::binary);
   std::vector<uint8_t> file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  patch(file.data() + btf->file_offset, btf->size);
+  patch(file.data() + section->file_offset, section->size);
   std::string path = ::testing::TempDir() + name;
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
   return path;
+}
+
+std::string patched_btf_fixture(const std::string& name, void (*patch)(uint8_t* btf, size_t size)) {
+  return patched_fixture("objects_btf.elf", ".BTF", name, patch);
 }
 
 // objects_btf.elf: the kernel's own situation, BTF with VARs only for
@@ -93,6 +98,8 @@ TEST(CollectObjects, ReportsEveryTableRowInTableOrderWithItsProtection) {
   EXPECT_EQ(find_object(analysis, "modprobe_path")->protection, Protection::kWriteMediated);
   EXPECT_EQ(find_object(analysis, "init_cred")->protection, Protection::kWatched);
   EXPECT_EQ(find_object(analysis, "sys_call_table")->protection, Protection::kLockedAfterBoot);
+  ASSERT_EQ(analysis.timings.size(), 1u);
+  EXPECT_EQ(analysis.timings[0].stage, "objects");
 }
 
 // An object an older (or differently configured) kernel lacks is reported
@@ -165,6 +172,22 @@ TEST(CollectObjects, CorruptBtfFallsBackToDwarfWithADiagnostic) {
   expect_object(analysis, "init_cred", sizeof(struct cred), "DWARF", ".data");
   expect_object(analysis, "init_task", sizeof(struct task_struct), "DWARF", ".data");
   expect_object(analysis, "gdt_page", sizeof(struct gdt_page), "DWARF", "percpu");
+}
+
+// DWARF whose first unit header libdw refuses (version 99) while BTF is
+// missing: the report says so and symbol sizes remain.
+TEST(CollectObjects, CorruptDwarfFallsBackToSymbolsWithADiagnostic) {
+  std::string path = patched_fixture("objects_dwarf.elf", ".debug_info", "objects_bad_dwarf.elf",
+                                     [](uint8_t* info, size_t size) {
+                                       ASSERT_GT(size, 6u);
+                                       info[4] = 99;  // unit_length (4 bytes), then version (2 bytes)
+                                       info[5] = 0;
+                                     });
+  Analysis analysis = analyze(path);
+  EXPECT_EQ(count_notes(analysis, ": unreadable DWARF unit at .debug_info+0 (libdw: "), 1);
+  EXPECT_EQ(count_notes(analysis, "critical objects are sized from the symbol table"), 1);
+  expect_object(analysis, "init_cred", sizeof(struct cred), "symbol", ".data");
+  expect_object(analysis, "init_task", 0, "none", ".data");
 }
 
 // A .BTF section that parses but lies: struct cred claims 1 MiB. The size
