@@ -96,7 +96,17 @@ Result<AnalyzeOutput, Diagnostic> run_pipeline(const AnalyzeRequest& request, Pr
 
   VG_TRY_VOID(timed("trust", progress, analysis.timings, [&] { return analyzer::classify_trust(*image, analysis); }));
   VG_TRY_VOID(timed("policy", progress, analysis.timings, [&]() -> StageResult {
+    // Per-CPU objects (gdt_page, cpu_tss_rw) have no fixed address for the
+    // policy to pin: the objects stage reports them "reported only", but the
+    // policy writer of this merge state refuses any present object outside
+    // _text's 4 GiB. Hand the writer only what a policy can hold; the report
+    // still lists every object.
+    const std::vector<analyzer::CriticalObjectInfo> all_objects = analysis.objects;
+    std::erase_if(analysis.objects, [](const analyzer::CriticalObjectInfo& object) {
+      return object.present && object.region == "percpu";
+    });
     auto built = analyzer::build_policy(analysis, analyzer::PolicyOptions{});
+    analysis.objects = all_objects;
     if (!built.ok()) return Err(image->error("cannot build a policy: " + built.error()));
     output.policy = std::move(built).value();
     return Ok{};
