@@ -44,11 +44,12 @@ const std::vector<Rule> kRules{
     {"VG006", "CriticalObjectWithoutSize", Severity::kWarning, "critical object of unknown size",
      "The object exists but neither BTF, DWARF nor the symbol table gives its size, so the monitor "
      "cannot protect its full extent. Analyze the debug vmlinux (the -dbg package), which has DWARF."},
-    {"VG007", "PatchSiteEntriesSkipped", Severity::kWarning,
+    {"VG007", "PatchSiteEntriesSkipped", Severity::kNote,
      "special-section entries skipped while collecting patch sites",
      "Entries of a patch-site table (alternatives, jump labels, static calls, ...) point outside kernel "
-     "text and were not turned into sites. A run-time patch at such an address would be refused by the "
-     "monitor. The analysis notes say which entries and why."},
+     "text (or are zero, as the linker leaves some __mcount_loc entries) and were not turned into sites. A "
+     "run-time patch at such an address would be refused by the monitor. Expected in small numbers on stock "
+     "kernels; the analysis notes say which entries and why."},
     {"VG008", "WritableExecutableRegion", Severity::kError, "region writable and executable",
      "The policy would leave a kernel region both writable and supervisor-executable after the final "
      "lock, which breaks the monitor's W^X invariant. This points at a misclassified section; the "
