@@ -1,0 +1,54 @@
+// Command-line parsing for the vmplguard subcommands. Parsing only checks
+// syntax and values; files are opened later, by the command that uses them.
+#pragma once
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "base/result.h"
+#include "findings.h"
+
+namespace vg::cli {
+
+enum class ReportFormat { kText, kJson, kSarif };
+
+struct AnalyzeOptions {
+  std::string vmlinux;
+  std::string policy_path;   // -o; empty: no policy written
+  ReportFormat format = ReportFormat::kText;
+  std::string output_path;   // --output; empty: standard output
+  FailOn fail_on;
+  unsigned jobs = 0;         // 0: one per core, at most two
+  bool quiet = false;
+  bool verbose = false;
+};
+
+struct PolicyShowOptions {
+  std::string file;
+  ReportFormat format = ReportFormat::kText;  // text or json
+};
+
+struct PolicyVerifyOptions {
+  std::string file;
+  std::string vmlinux;  // empty: structure and digest only
+};
+
+// What to print instead of running a command.
+struct HelpRequest {
+  std::string text;
+};
+struct VersionRequest {};
+
+using Command = std::variant<AnalyzeOptions, PolicyShowOptions, PolicyVerifyOptions, HelpRequest, VersionRequest>;
+
+// Errors are one line without the "vmplguard: " prefix.
+Result<Command, std::string> parse_command_line(const std::vector<std::string>& args);
+
+extern const char* const kMainHelp;
+extern const char* const kAnalyzeHelp;
+extern const char* const kPolicyHelp;
+extern const char* const kPolicyShowHelp;
+extern const char* const kPolicyVerifyHelp;
+
+}  // namespace vg::cli
