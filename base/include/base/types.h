@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <compare>
+#include <compare>  // operator<=> below needs std::strong_ordering
 
 namespace vg {
 
