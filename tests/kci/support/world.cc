@@ -144,10 +144,15 @@ uint8_t World::perms(Gpa gpa, uint8_t vmpl) const {
 
 Snapshot World::snapshot() const {
   Snapshot s;
-  s.perms.reserve(kGuestPages * 4);
+  snapshot_into(s);
+  return s;
+}
+
+void World::snapshot_into(Snapshot& s) const {
+  s.perms.resize(kGuestPages * 4);
   for (uint64_t page = 0; page < kGuestPages; ++page) {
     const hal::sim::RmpEntry* entry = platform_.rmp_entry(Gpa(page * kPageSize4K));
-    for (uint8_t vmpl = 0; vmpl < 4; ++vmpl) s.perms.push_back(entry->perms[vmpl]);
+    for (uint8_t vmpl = 0; vmpl < 4; ++vmpl) s.perms[page * 4 + vmpl] = entry->perms[vmpl];
   }
   s.memory.resize(kGuestPages * kPageSize4K);
   if (!platform_.vmpl0_read(Gpa(0), s.memory.data(), s.memory.size())) std::abort();
@@ -155,10 +160,10 @@ Snapshot World::snapshot() const {
   std::memset(s.memory.data() + kRingGpa, 0, kRingPages * kPageSize4K);
   // The request page is the kernel's scratch: it writes each request there.
   std::memset(s.memory.data() + kRequestGpa, 0, kPageSize4K);
-  return s;
 }
 
 std::string World::difference(const Snapshot& before, const Snapshot& after) const {
+  if (before.perms == after.perms && before.memory == after.memory) return {};
   char text[160];
   for (size_t i = 0; i < before.perms.size(); ++i) {
     if (before.perms[i] != after.perms[i]) {

@@ -73,6 +73,9 @@ class World {
   uint8_t perms(Gpa gpa, uint8_t vmpl = 3) const;
 
   Snapshot snapshot() const;
+  // Same, into existing buffers (no allocation: the property test takes
+  // two snapshots per step).
+  void snapshot_into(Snapshot& out) const;
   // Empty if equal; else a description of the first difference.
   std::string difference(const Snapshot& before, const Snapshot& after) const;
 
