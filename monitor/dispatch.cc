@@ -22,7 +22,11 @@ void Monitor::handle_call(Entry& entry) {
   const uint32_t protocol = svsm::call_protocol(rax);
   const uint32_t call = svsm::call_number(rax);
   bool has_outputs = false;
-  if (protocol == svsm::kCoreProtocol) {
+  if (entry.kernel.cpl != 0) {
+    // Only the kernel makes SVSM calls (the GHCB MSR is CPL0-only); a call
+    // pending while user code ran is refused, not dispatched.
+    outcome.result = VG_RESULT_INVALID_REQUEST;
+  } else if (protocol == svsm::kCoreProtocol) {
     outcome = core_call(call, entry.kernel.rcx);
     has_outputs = call == svsm::kCoreQueryProtocol;
   } else if (protocol == VG_PROTOCOL) {
