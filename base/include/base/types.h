@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <compare>  // operator<=> below needs std::strong_ordering
+
 namespace vg {
 
 inline constexpr uint64_t kPageSize4K = 4096;

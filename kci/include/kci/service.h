@@ -6,12 +6,17 @@
 // Every handler is decode-then-commit [seL4 style]: it copies the request out
 // of guest memory into monitor memory, validates all of it against the
 // policy, and only then changes state. A refused request changes nothing.
+//
+// docs/kci.md describes the rules (page permissions per region and phase,
+// patch validation, modules, critical data, violation verdicts).
 #pragma once
 
 #include <stdint.h>
 
 #include "base/result.h"
+#include "base/sha256.h"
 #include "base/types.h"
+#include "kci/config.h"
 #include "monitor/telemetry.h"
 #include "monitor/vmplguard_abi.h"
 #include "policy/reader.h"
@@ -19,11 +24,16 @@
 namespace vg::kci {
 
 enum class LoadError : uint8_t {
-  kTooLarge,         // over the monitor's policy buffer (sized at build time)
-  kMalformed,        // PolicyView::parse refused it; see parse_error
-  kReplayed,         // serial lower than the last accepted policy's
-  kAlreadyEnforcing, // a kernel is registered; policies cannot be swapped under it
+  kTooLarge,          // over the monitor's policy buffer (sized at build time)
+  kMalformed,         // PolicyView::parse refused it; see parse_error
+  kReplayed,          // serial lower than the last accepted policy's (or equal with another digest)
+  kAlreadyEnforcing,  // a kernel is registered; policies cannot be swapped under it
+  kUnsafe,            // parses, but would break a KCI invariant (a W+X page, writable text, ...)
+  kCapacity,          // more critical objects or watched ranges than KCI's tables hold
 };
+
+// A short, stable, human-readable description of the error.
+const char* describe(LoadError error);
 
 struct LoadFailure {
   LoadError error;
@@ -51,16 +61,87 @@ struct ViolationExit {
   uint64_t address = 0;  // faulting VA when the monitor could decode it, else 0
 };
 
+// #NPF error code bits [APM2 15.25.6, 15.36.10].
+inline constexpr uint64_t kNpfWrite = 1ull << 1;
+inline constexpr uint64_t kNpfExecute = 1ull << 4;
+inline constexpr uint64_t kNpfRmp = 1ull << 31;
+inline constexpr uint64_t kNpfVmpl = 1ull << 36;
+
 enum class Verdict : uint8_t {
-  kAllowed,        // not a violation of ours (for example a page the policy does not cover)
-  kDeniedSkip,     // skip the faulting instruction, guest continues
-  kInjectFault,    // inject #PF/#GP into the kernel
+  kAllowed,     // not a violation of ours (for example a page the policy does not cover)
+  kDeniedSkip,  // skip the faulting instruction, guest continues
+  kInjectFault, // inject #PF/#GP into the kernel
   kStopGuest,
+};
+
+// Record `detail` values that say which rule refused a request (the record
+// kind says what was refused; docs/kci.md lists them).
+enum class DenyReason : uint32_t {
+  kNone = 0,
+  kNotASite = 1,            // patch address is not a policy site
+  kBytesNotAllowed = 2,     // bytes are none of the site's patterns
+  kLengthMismatch = 3,      // entry length differs from the site's
+  kOutsideText = 4,         // address outside the kernel's (live) text
+  kOverlap = 5,             // two entries of one batch overlap
+  kBadEntry = 6,            // reserved bytes set, length 0 or over 16
+  kNotMediated = 7,         // mediated write to an object that is not write-mediated
+  kOutOfBounds = 8,         // offset/length outside the object
+  kBadString = 9,           // string object not NUL-terminated or not printable
+  kBadPath = 10,            // path object not absolute or with a ".." component
+  kHashNotAllowed = 11,     // module text hash not in MODULE_HASHES
+  kModulesForbidden = 12,   // policy does not allow modules
+  kBpfJitForbidden = 13,    // policy does not allow BPF JIT images
+  kBadPageList = 14,        // page list unaligned, outside memory or overlapping protected pages
+  kRmpFailed = 15,          // the hardware refused an RMPADJUST the commit needed
+};
+
+// An executable image KCI admitted after boot: a module or a BPF JIT image.
+struct ImageSlot {
+  bool used = false;
+  bool bpf_jit = false;
+  uint32_t generation = 0;  // makes stale handles fail after reuse
+  uint64_t text_va = 0;
+  uint32_t page_count = 0;
+  int32_t module_hash_index = -1;
+  Gpa pages[kMaxPagesPerImage];  // sorted, for O(log n) lookups in violations
+};
+
+// A range whose contents KCI compares with a baseline at every entry: watched
+// objects, and the parts of locked objects that share a page with other data.
+struct WatchedRange {
+  uint32_t object_index = 0;  // into the policy's OBJECTS table
+  uint32_t offset = 0;        // from _text
+  uint32_t size = 0;
+  Sha256Digest baseline{};
+};
+
+// The large, build-time-sized state of one KCI instance. The VMPL0 image has
+// exactly one (in .bss); hosted tests may create their own.
+struct Storage {
+  alignas(8) uint8_t policy[2][kPolicyBufferBytes];
+  ImageSlot images[kMaxModules];
+  WatchedRange watched[kMaxWatched];
+  bool claimed = false;
+};
+
+// The image's single Storage.
+Storage& default_storage();
+
+// Where the registered kernel lives, decoded and checked once.
+struct KernelLayout {
+  uint64_t text_va = 0;
+  Gpa text_gpa{};
+  uint64_t size = 0;   // bytes, page-rounded
+  uint64_t slide = 0;  // text_va - link_text_va (two's complement)
 };
 
 class Service {
  public:
-  explicit Service(monitor::TelemetryRing& ring) : ring_(ring) {}
+  explicit Service(monitor::TelemetryRing& ring) : Service(ring, default_storage()) {}
+  Service(monitor::TelemetryRing& ring, Storage& storage);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
 
   // Copies `bytes` into the monitor's policy buffer and parses the copy.
   Result<void, LoadFailure> load_policy(ByteView bytes);
@@ -78,14 +159,62 @@ class Service {
   void check_watched();
 
   bool kernel_registered() const { return registered_; }
+  bool ro_after_init_locked() const { return ro_locked_; }
+  bool init_freed() const { return init_freed_; }
+  const KernelLayout& layout() const { return layout_; }
+
+  // The permissions KCI wants the kernel's VMPL to have on `page`, or
+  // nullopt-like false if KCI does not manage the page. Tests and the
+  // property checker compare these with the RMP.
+  bool managed_page_perms(Gpa page, uint8_t& perms) const;
+  // True if `page` is one KCI made executable (kernel text, admitted image).
+  bool page_in_executable_set(Gpa page) const;
+  uint32_t watched_count() const { return watched_count_; }
 
  private:
+  // policy_load.cc
+  Result<void, LoadError> check_policy_safe(const policy::PolicyView& view) const;
+  // layout.cc
+  uint8_t region_perms(const policy::Region& region) const;
+  uint8_t kernel_page_perms(uint64_t page_offset) const;
+  bool apply_kernel_pages(uint64_t first_offset, uint64_t end_offset);
+  bool in_kernel_image(Gpa gpa) const;
+  bool is_protected_page(Gpa page) const;
+  // register.cc
+  CallOutcome register_kernel(uint32_t vcpu, const CallArgs& args);
+  CallOutcome lock_ro_after_init(uint32_t vcpu);
+  CallOutcome free_init(uint32_t vcpu);
+  void baseline_watched();
+  // text_patch.cc
+  CallOutcome text_patch(uint32_t vcpu, const CallArgs& args);
+  // images.cc
+  CallOutcome register_module(uint32_t vcpu, const CallArgs& args);
+  CallOutcome unregister_image(uint32_t vcpu, const CallArgs& args);
+  CallOutcome bpf_jit_map(uint32_t vcpu, const CallArgs& args);
+  const ImageSlot* image_containing(Gpa page) const;
+  // critical_data.cc
+  CallOutcome mediated_write(uint32_t vcpu, const CallArgs& args);
+  // calls.cc
+  CallOutcome setup_ring(uint32_t vcpu, const CallArgs& args);
+  void emit(uint16_t kind, uint8_t verdict, uint32_t vcpu, uint64_t rip, uint64_t address, uint64_t gpa,
+            uint32_t policy_offset, uint32_t detail, uint64_t value);
+
   monitor::TelemetryRing& ring_;
+  Storage& storage_;
   policy::PolicyView policy_{};
   bool loaded_ = false;
   bool registered_ = false;
-  // The KCI implementation adds its state here (registered kernel layout,
-  // locked ranges, modules, baselines), sized at build time.
+  // The KCI implementation's state, sized at build time.
+  uint8_t active_buffer_ = 0;
+  uint64_t accepted_serial_ = 0;
+  Sha256Digest accepted_digest_{};
+  bool ro_locked_ = false;
+  bool init_freed_ = false;
+  KernelLayout layout_{};
+  uint32_t watched_count_ = 0;
+  Gpa ring_first_{};
+  uint32_t ring_pages_ = 0;
+  uint64_t violations_ = 0;
 };
 
 }  // namespace vg::kci

@@ -22,6 +22,11 @@ enum class RmpStatus : uint32_t {
   kFailInput = 1,
   kFailPermission = 2,
   kFailSizeMismatch = 6,
+  // Not a return code: the instruction did not complete. On hardware the
+  // page is not assigned to this guest (#NPF to the host) or not validated
+  // (#VC PAGE_NOT_VALIDATED); the sim reports it so that callers see it.
+  kNotAssigned = 0x20,
+  kNotValidated = 0x21,
 };
 
 // PVALIDATE return codes [APM3 PVALIDATE]; kFailUnchanged stands for
@@ -31,6 +36,7 @@ enum class PvalidateStatus : uint32_t {
   kFailInput = 1,
   kFailSizeMismatch = 6,
   kFailUnchanged = 0x10,
+  kNotAssigned = 0x20,  // #NPF on hardware: the page is not the guest's
 };
 
 // RMPADJUST's RDX operand [APM3 RMPADJUST]: target VMPL in bits 7:0,
@@ -77,5 +83,34 @@ bool request_run_vmpl(Vmpl vmpl);
 
 // Monotonic timestamp for records (RDTSC on hardware).
 uint64_t timestamp();
+
+// ---- Additions for the monitor's entry path (additive; see docs/host-contract.md).
+
+// #VMEXIT code of a nested page fault [APM2 Appendix C, VMEXIT_NPF].
+inline constexpr uint64_t kExitCodeNpf = 0x400;
+// Exit code meaning "VMPL0 was run on request, no fault to report".
+inline constexpr uint64_t kExitCodeNone = 0;
+
+// Why the host ran VMPL0 on this vCPU, as the host reports it. Host-written,
+// hence hostile: the monitor checks it against state it trusts (the lower
+// VMPL's VMSA, guest memory, its own RMP settings) before acting on it.
+// For a forwarded VMPL violation: exit_code = kExitCodeNpf, info1 = #NPF
+// error code (RMP bit 31, VMPL bit 36), info2 = faulting GPA, vmpl = the
+// VMPL that faulted [APM2 15.36.10].
+struct ExitInfo {
+  uint64_t exit_code = kExitCodeNone;
+  uint64_t info1 = 0;
+  uint64_t info2 = 0;
+  uint8_t vmpl = 0;
+};
+
+// Reads (and consumes) the host's report for `vcpu`. Returns false if none
+// can be read; the monitor then treats the entry as a plain run request.
+bool read_exit_info(uint32_t vcpu, ExitInfo& out);
+
+// Asks the host to terminate the guest [GHCB 56421 2.3.6, MSR protocol
+// termination request 0x100]. On hardware it does not return; the sim marks
+// the guest stopped and returns so that tests can inspect the state.
+void terminate_guest(uint8_t reason_set, uint8_t reason_code);
 
 }  // namespace vg::hal

@@ -1,0 +1,125 @@
+// TEXT_PATCH: one monitor round trip per batch of text patches.
+//
+// Decode copies the guest's batch page into monitor memory and checks every
+// entry against the policy (a site after the KASLR slide, a length and bytes
+// one of the site's patterns). Commit writes all entries as VMPL0 and cannot
+// fail. A single bad entry refuses the whole batch: the kernel's
+// text_poke_bp_batch() expects all of its entries to land or none.
+#include "hal/hal.h"
+#include "kci/guest_copy.h"
+#include "kci/service.h"
+
+namespace vg::kci {
+
+namespace {
+
+struct Denial {
+  DenyReason reason = DenyReason::kNone;
+  uint32_t index = 0;
+};
+
+bool all_zero(const uint8_t* bytes, size_t length) {
+  uint8_t any = 0;
+  for (size_t i = 0; i < length; ++i) any = static_cast<uint8_t>(any | bytes[i]);
+  return any == 0;
+}
+
+}  // namespace
+
+CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
+  if (!registered_) return {VG_RESULT_NOT_REGISTERED};
+  const Gpa page(args.rcx);
+  if (!page.is_aligned(kPageSize4K)) return {VG_RESULT_INVALID_ADDRESS};
+
+  // Decode. The batch is copied once; every later look is at the copy, so a
+  // vCPU rewriting the page now changes nothing KCI validates or writes.
+  alignas(8) uint8_t copy[kPageSize4K];
+  if (!copy_request(page, copy, sizeof(copy))) return {VG_RESULT_INVALID_ADDRESS};
+  vg_patch_batch header{};
+  __builtin_memcpy(&header, copy, sizeof(header));
+  if (header.magic != VG_PATCH_MAGIC || header.count == 0 || header.count > VG_PATCH_MAX_ENTRIES ||
+      header.reserved != 0) {
+    emit(VG_KIND_REQUEST_MALFORMED, VG_VERDICT_DENIED, vcpu, 0, 0, page.raw(), ~0u, VG_CALL_TEXT_PATCH,
+         header.sequence);
+    return {VG_RESULT_INVALID_FORMAT};
+  }
+  // SAFETY: count <= VG_PATCH_MAX_ENTRIES, so every entry lies inside `copy`
+  // (16 + 127 * 32 = 4080 bytes); vg_patch_entry needs 8-byte alignment,
+  // which `copy` and the 16-byte header give.
+  const auto* entries = reinterpret_cast<const vg_patch_entry*>(copy + sizeof(vg_patch_batch));
+  uint32_t site_offsets[VG_PATCH_MAX_ENTRIES];
+
+  Denial denial;
+  for (uint32_t i = 0; i < header.count && denial.reason == DenyReason::kNone; ++i) {
+    const vg_patch_entry& entry = entries[i];
+    denial.index = i;
+    if (entry.length == 0 || entry.length > VG_PATCH_MAX_BYTES || !all_zero(entry.reserved, sizeof(entry.reserved))) {
+      denial.reason = DenyReason::kBadEntry;
+      break;
+    }
+    // Unsigned arithmetic: an address below _text wraps to a huge offset
+    // and fails the range check like any other outside address.
+    const uint64_t offset = entry.address - layout_.text_va;
+    if (offset >= layout_.size || entry.length > layout_.size - offset) {
+      denial.reason = DenyReason::kOutsideText;
+      break;
+    }
+    const policy::Region* region = policy_.find_region(offset);
+    const auto kind = region != nullptr ? static_cast<policy::RegionKind>(region->kind) : policy::RegionKind{};
+    const bool live_text = kind == policy::RegionKind::kText || (kind == policy::RegionKind::kInitText && !init_freed_);
+    if (!live_text || offset + entry.length > region->start + region->size) {
+      denial.reason = DenyReason::kOutsideText;
+      break;
+    }
+    const policy::Site* site = policy_.find_site(static_cast<uint32_t>(offset));
+    if (site == nullptr) {
+      denial.reason = DenyReason::kNotASite;
+      break;
+    }
+    if (entry.length > site->length) {
+      denial.reason = DenyReason::kLengthMismatch;
+      break;
+    }
+    if (!policy::site_allows(policy_, *site, entry.bytes, entry.length)) {
+      denial.reason = DenyReason::kBytesNotAllowed;
+      break;
+    }
+    for (uint32_t j = 0; j < i; ++j) {
+      const uint64_t other = site_offsets[j];
+      if (offset < other + entries[j].length && other < offset + entry.length) {
+        denial.reason = DenyReason::kOverlap;
+        break;
+      }
+    }
+    site_offsets[i] = static_cast<uint32_t>(offset);
+  }
+
+  if (denial.reason != DenyReason::kNone) {
+    const vg_patch_entry& entry = entries[denial.index];
+    const uint64_t offset = entry.address - layout_.text_va;
+    const bool inside = offset < layout_.size;
+    emit(VG_KIND_PATCH_DENIED, VG_VERDICT_DENIED, vcpu, 0, entry.address,
+         inside ? (layout_.text_gpa + offset).raw() : 0, inside ? static_cast<uint32_t>(offset) : ~0u,
+         static_cast<uint32_t>(denial.reason) | denial.index << 16, header.sequence);
+    return {VG_RESULT_DENIED};
+  }
+
+  // Commit. Each entry's tail goes first and its first byte last, so a vCPU
+  // racing through the site sees either the old first byte (and the old or
+  // new tail of an instruction the kernel quiesced, as text_poke_bp does) or
+  // the complete new instruction.
+  for (uint32_t i = 0; i < header.count; ++i) {
+    const vg_patch_entry& entry = entries[i];
+    const Gpa target = layout_.text_gpa + site_offsets[i];
+    // SAFETY: target..target+length lies in the kernel's text (validated
+    // above), which is guest memory; VMPL0 may write it whatever the
+    // kernel's permissions are [APM2 15.36.7].
+    if (entry.length > 1) (void)hal::write_guest(target + 1, entry.bytes + 1, entry.length - 1u);
+    (void)hal::write_guest(target, entry.bytes, 1);
+  }
+  emit(VG_KIND_PATCH_APPLIED, VG_VERDICT_ALLOWED, vcpu, 0, entries[0].address,
+       (layout_.text_gpa + site_offsets[0]).raw(), site_offsets[0], header.count, header.sequence);
+  return {VG_RESULT_SUCCESS};
+}
+
+}  // namespace vg::kci

@@ -1,0 +1,143 @@
+// TEXT_PATCH: decode the batch from a private copy, validate every entry,
+// then apply all of them or none.
+#include <gtest/gtest.h>
+
+#include "requests.h"
+#include "world.h"
+
+namespace vg::kci::testing {
+namespace {
+
+class TextPatch : public ::testing::Test {
+ protected:
+  void SetUp() override { world.boot(); }
+  CallOutcome send(const std::vector<PatchEntrySpec>& entries, uint64_t sequence = 1) {
+    auto page = patch_batch(entries, sequence);
+    world.poke(Gpa(kRequestGpa), page);
+    return world.call(VG_CALL_TEXT_PATCH, kRequestGpa);
+  }
+  World world{synthetic_kernel()};
+  const uint64_t jump_site = world.text_va(0x1010);
+  const uint64_t ftrace_site = world.text_va(0x2000);
+  const uint64_t static_call_site = world.text_va(0x2110);
+};
+
+TEST_F(TextPatch, AppliesABatchOfAllowedEntriesWithOneRecord) {
+  const uint64_t before = world.records();
+  const auto jmp = rel32(0xe9, jump_site, world.text_va(0x1100));
+  const auto call = rel32(0xe8, ftrace_site, world.text_va(0x3000));
+  ASSERT_EQ(send({{jump_site, jmp}, {ftrace_site, call}}, 42).result, VG_RESULT_SUCCESS);
+  EXPECT_EQ(world.read(world.text_gpa(0x1010), 5), jmp);
+  EXPECT_EQ(world.read(world.text_gpa(0x2000), 5), call);
+  EXPECT_EQ(world.records(), before + 1);
+  EXPECT_EQ(world.last_record().kind, VG_KIND_PATCH_APPLIED);
+  EXPECT_EQ(world.last_record().value, 42u);
+  EXPECT_EQ(world.last_record().detail, 2u);
+  EXPECT_EQ(world.last_record().policy_offset, 0x1010u);
+}
+
+TEST_F(TextPatch, StaticCallMayTargetAnyFunctionStartButNothingElse) {
+  ASSERT_EQ(send({{static_call_site, rel32(0xe8, static_call_site, world.text_va(0x3200))}}).result,
+            VG_RESULT_SUCCESS);
+  EXPECT_EQ(send({{static_call_site, rel32(0xe8, static_call_site, world.text_va(0x3204))}}).result,
+            VG_RESULT_DENIED);
+  EXPECT_EQ(world.last_record().detail & 0xffffu, static_cast<uint32_t>(DenyReason::kBytesNotAllowed));
+}
+
+TEST_F(TextPatch, OneBadEntryRefusesTheWholeBatch) {
+  const Snapshot before = world.snapshot();
+  const auto good = rel32(0xe9, jump_site, world.text_va(0x1100));
+  const auto evil = rel32(0xe9, ftrace_site, world.text_va(0x5000));
+  ASSERT_EQ(send({{jump_site, good}, {ftrace_site, evil}}, 7).result, VG_RESULT_DENIED);
+  EXPECT_EQ(world.difference(before, world.snapshot()), "");
+  const vg_record& record = world.last_record();
+  EXPECT_EQ(record.kind, VG_KIND_PATCH_DENIED);
+  EXPECT_EQ(record.address, ftrace_site);
+  EXPECT_EQ(record.policy_offset, 0x2000u);
+  EXPECT_EQ(record.detail, static_cast<uint32_t>(DenyReason::kBytesNotAllowed) | 1u << 16);
+  EXPECT_EQ(record.value, 7u);
+}
+
+TEST_F(TextPatch, RefusesANonSite) {
+  ASSERT_EQ(send({{world.text_va(0x2001), kNop5}}).result, VG_RESULT_DENIED);
+  EXPECT_EQ(world.last_record().policy_offset, 0x2001u);
+  EXPECT_EQ(world.last_record().detail, static_cast<uint32_t>(DenyReason::kNotASite));
+}
+
+TEST_F(TextPatch, RefusesAddressesOutsideText) {
+  ASSERT_EQ(send({{world.text_va(0x15000), kNop5}}).result, VG_RESULT_DENIED);
+  EXPECT_EQ(world.last_record().detail, static_cast<uint32_t>(DenyReason::kOutsideText));
+  ASSERT_EQ(send({{world.text_va(0) - 0x1000, kNop5}}).result, VG_RESULT_DENIED);
+  EXPECT_EQ(world.last_record().policy_offset, ~0u);
+}
+
+TEST_F(TextPatch, RefusesALengthOtherThanTheSitesPatterns) {
+  ASSERT_EQ(send({{world.text_va(0x2210), kNop5}}).result, VG_RESULT_DENIED);
+  EXPECT_EQ(world.last_record().detail, static_cast<uint32_t>(DenyReason::kLengthMismatch));
+  EXPECT_EQ(send({{world.text_va(0x2210), kNop3}}).result, VG_RESULT_SUCCESS);
+}
+
+TEST_F(TextPatch, RefusesOverlappingEntries) {
+  ASSERT_EQ(send({{jump_site, kNop5}, {jump_site, kNop5}}).result, VG_RESULT_DENIED);
+  EXPECT_EQ(world.last_record().detail, static_cast<uint32_t>(DenyReason::kOverlap) | 1u << 16);
+}
+
+TEST_F(TextPatch, RefusesMalformedBatches) {
+  auto page = patch_batch({{jump_site, kNop5}});
+  page[0] ^= 1;  // magic
+  world.poke(Gpa(kRequestGpa), page);
+  EXPECT_EQ(world.call(VG_CALL_TEXT_PATCH, kRequestGpa).result, VG_RESULT_INVALID_FORMAT);
+  EXPECT_EQ(world.last_record().kind, VG_KIND_REQUEST_MALFORMED);
+  EXPECT_EQ(send({}).result, VG_RESULT_INVALID_FORMAT);  // count 0
+  auto reserved = patch_batch({{jump_site, kNop5}});
+  reserved[sizeof(vg_patch_batch) + 9] = 1;  // entry.reserved[0]
+  world.poke(Gpa(kRequestGpa), reserved);
+  EXPECT_EQ(world.call(VG_CALL_TEXT_PATCH, kRequestGpa).result, VG_RESULT_DENIED);
+  EXPECT_EQ(world.call(VG_CALL_TEXT_PATCH, kRequestGpa + 8).result, VG_RESULT_INVALID_ADDRESS);
+  EXPECT_EQ(world.call(VG_CALL_TEXT_PATCH, kGuestPages * kPageSize4K).result, VG_RESULT_INVALID_ADDRESS);
+}
+
+TEST_F(TextPatch, InitTextSitesCloseWithFreeInit) {
+  const uint64_t init_site = world.text_va(0x1e010);
+  EXPECT_EQ(send({{init_site, rel32(0xe9, init_site, world.text_va(0x1e080))}}).result, VG_RESULT_SUCCESS);
+  ASSERT_EQ(world.call(VG_CALL_FREE_INIT).result, VG_RESULT_SUCCESS);
+  EXPECT_EQ(send({{init_site, kNop5}}).result, VG_RESULT_DENIED);
+  EXPECT_EQ(world.last_record().detail, static_cast<uint32_t>(DenyReason::kOutsideText));
+}
+
+TEST_F(TextPatch, RestoringTheOriginalBytesIsAPatchLikeAnyOther) {
+  // Boot bytes of the ftrace site are NOP5 (zero-filled image here: the
+  // kernel writes it first). Enable, then restore: both are patterns.
+  ASSERT_EQ(send({{ftrace_site, kNop5}}).result, VG_RESULT_SUCCESS);
+  ASSERT_EQ(send({{ftrace_site, rel32(0xe8, ftrace_site, world.text_va(0x3000))}}).result, VG_RESULT_SUCCESS);
+  ASSERT_EQ(send({{ftrace_site, kNop5}}).result, VG_RESULT_SUCCESS);
+  // A kprobe's int3 is no pattern of any site: refused, and so its removal
+  // never arises.
+  EXPECT_EQ(send({{world.text_va(0x5000), {0xcc}}}).result, VG_RESULT_DENIED);
+}
+
+TEST_F(TextPatch, AChangeToTheBatchAfterTheCopyHasNoEffect) {
+  const auto legit = rel32(0xe9, jump_site, world.text_va(0x1100));
+  struct Race {
+    World* world;
+    std::vector<uint8_t> evil_page;
+  } race{&world, patch_batch({{jump_site, rel32(0xe9, jump_site, world.text_va(0x5000))}})};
+  g_after_copy_hook = {[](void* context, Gpa) {
+                         auto* r = static_cast<Race*>(context);
+                         r->world->poke(Gpa(kRequestGpa), r->evil_page);
+                       },
+                       &race};
+  ASSERT_EQ(send({{jump_site, legit}}).result, VG_RESULT_SUCCESS);
+  g_after_copy_hook = {};
+  EXPECT_EQ(world.read(world.text_gpa(0x1010), 5), legit);
+  EXPECT_EQ(world.read(Gpa(kRequestGpa), 4096), race.evil_page) << "the race did happen";
+}
+
+TEST_F(TextPatch, NeedsARegisteredKernel) {
+  World fresh(synthetic_kernel());
+  fresh.launch();
+  EXPECT_EQ(fresh.call(VG_CALL_TEXT_PATCH, kRequestGpa).result, VG_RESULT_NOT_REGISTERED);
+}
+
+}  // namespace
+}  // namespace vg::kci::testing
