@@ -82,7 +82,7 @@ void Service::baseline_watched() {
   const auto objects = policy_.objects();
   auto add = [this](uint32_t index, uint64_t offset, uint64_t size) {
     if (size == 0) return;
-    WatchedRange& range = storage_.watched[watched_count_++];
+    WatchedRange& range = store().watched[watched_count_++];
     range.object_index = index;
     range.offset = static_cast<uint32_t>(offset);
     range.size = static_cast<uint32_t>(size);

@@ -68,7 +68,7 @@ Verdict Service::handle_violation(const ViolationExit& exit) {
     }
   } else if (const ImageSlot* image = image_containing(page)) {
     what.kind = execute ? VG_KIND_EXEC_VIOLATION : VG_KIND_TEXT_WRITE;
-    what.detail = static_cast<uint32_t>(image - storage_.images);
+    what.detail = static_cast<uint32_t>(image - store().images);
   } else if (managed) {
     what.kind = VG_KIND_DATA_WRITE;  // the telemetry ring
   } else if (execute) {

@@ -96,32 +96,35 @@ enum class DenyReason : uint32_t {
 };
 
 // An executable image KCI admitted after boot: a module or a BPF JIT image.
+// Storage types are trivial (no member initializers) so that the image's
+// Storage is plain .bss: no constructor, no guard variable.
 struct ImageSlot {
-  bool used = false;
-  bool bpf_jit = false;
-  uint32_t generation = 0;  // makes stale handles fail after reuse
-  uint64_t text_va = 0;
-  uint32_t page_count = 0;
-  int32_t module_hash_index = -1;
-  Gpa pages[kMaxPagesPerImage];  // sorted, for O(log n) lookups in violations
+  bool used;
+  bool bpf_jit;
+  uint32_t generation;  // makes stale handles fail after reuse
+  uint64_t text_va;
+  uint32_t page_count;
+  int32_t module_hash_index;
+  uint64_t pages[kMaxPagesPerImage];  // GPAs, sorted, for O(log n) lookups in violations
 };
 
 // A range whose contents KCI compares with a baseline at every entry: watched
 // objects, and the parts of locked objects that share a page with other data.
 struct WatchedRange {
-  uint32_t object_index = 0;  // into the policy's OBJECTS table
-  uint32_t offset = 0;        // from _text
-  uint32_t size = 0;
-  Sha256Digest baseline{};
+  uint32_t object_index;  // into the policy's OBJECTS table
+  uint32_t offset;        // from _text
+  uint32_t size;
+  Sha256Digest baseline;
 };
 
 // The large, build-time-sized state of one KCI instance. The VMPL0 image has
-// exactly one (in .bss); hosted tests may create their own.
+// exactly one (in .bss); hosted tests may create their own. Trivial type:
+// Service initializes what it reads (image slots at construction, watched
+// ranges at registration).
 struct Storage {
   alignas(8) uint8_t policy[2][kPolicyBufferBytes];
   ImageSlot images[kMaxModules];
   WatchedRange watched[kMaxWatched];
-  bool claimed = false;
 };
 
 // The image's single Storage.
@@ -137,9 +140,15 @@ struct KernelLayout {
 
 class Service {
  public:
-  explicit Service(monitor::TelemetryRing& ring) : Service(ring, default_storage()) {}
-  Service(monitor::TelemetryRing& ring, Storage& storage);
-  ~Service();
+  // Uses the image's default_storage(); the image has exactly one Service.
+  explicit Service(monitor::TelemetryRing& ring) : ring_(ring) {}
+  // Uses `storage` (tests that hold several services at once).
+  Service(monitor::TelemetryRing& ring, Storage& storage) : ring_(ring), storage_(&storage) {
+    for (ImageSlot& slot : storage.images) {
+      slot.used = false;
+      slot.generation = 0;
+    }
+  }
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
 
@@ -159,6 +168,14 @@ class Service {
   void check_watched();
 
   bool kernel_registered() const { return registered_; }
+
+  // The monitor owns VG_CALL_SETUP_RING when it dispatches; it tells KCI
+  // where the ring is once attached, so that no module, JIT image or
+  // registration can claim (and later unlock) the ring's pages.
+  void note_ring(Gpa first_page, uint32_t pages) {
+    ring_first_ = first_page;
+    ring_pages_ = pages;
+  }
   bool ro_after_init_locked() const { return ro_locked_; }
   bool init_freed() const { return init_freed_; }
   const KernelLayout& layout() const { return layout_; }
@@ -199,8 +216,10 @@ class Service {
   void emit(uint16_t kind, uint8_t verdict, uint32_t vcpu, uint64_t rip, uint64_t address, uint64_t gpa,
             uint32_t policy_offset, uint32_t detail, uint64_t value);
 
+  Storage& store() const;
+
   monitor::TelemetryRing& ring_;
-  Storage& storage_;
+  mutable Storage* storage_ = nullptr;  // resolved on first use when not given
   policy::PolicyView policy_{};
   bool loaded_ = false;
   bool registered_ = false;
