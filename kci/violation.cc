@@ -87,4 +87,17 @@ Verdict Service::handle_violation(const ViolationExit& exit) {
   return stop ? Verdict::kStopGuest : Verdict::kInjectFault;
 }
 
+bool Service::vet_pvalidate(uint32_t vcpu, Gpa page, bool validate) {
+  page = page.align_down(kPageSize4K);
+  if (!is_protected_page(page)) return true;
+  uint32_t policy_offset = ~0u;
+  uint64_t address = 0;
+  if (in_kernel_image(page)) {
+    policy_offset = static_cast<uint32_t>(page - layout_.text_gpa);
+    address = layout_.text_va + policy_offset;
+  }
+  emit(VG_KIND_RMP_TAMPER, VG_VERDICT_DENIED, vcpu, 0, address, page.raw(), policy_offset, validate ? 1u : 0u, 0);
+  return false;
+}
+
 }  // namespace vg::kci

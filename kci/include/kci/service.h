@@ -169,6 +169,12 @@ class Service {
 
   bool kernel_registered() const { return registered_; }
 
+  // The kernel asks the SVSM core protocol to PVALIDATE (validate or
+  // rescind) `page` [SVSM 58019 7.3]. Rescinding a page KCI protects would let
+  // the host swap its contents, validating one would reset its permissions:
+  // refused with a VG_KIND_RMP_TAMPER record. True if the monitor may go on.
+  bool vet_pvalidate(uint32_t vcpu, Gpa page, bool validate);
+
   // The monitor owns VG_CALL_SETUP_RING when it dispatches; it tells KCI
   // where the ring is once attached, so that no module, JIT image or
   // registration can claim (and later unlock) the ring's pages.
