@@ -1,4 +1,4 @@
-// The mem* functions the compiler may call in freestanding code (for struct
+// The mem* and str* functions the compiler may call in freestanding code (for struct
 // copies and __builtin_mem*) [GCC manual, "Standards": freestanding code
 // must provide memcpy, memmove, memset and memcmp]. Byte loops, written so
 // the compiler cannot turn them back into calls to themselves.
@@ -42,6 +42,22 @@ VG_NO_LIBCALL int memcmp(const void* left, const void* right, size_t length) {
     if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
   }
   return 0;
+}
+
+// __builtin_strcmp/__builtin_strlen on non-constant strings become calls to
+// these (KCI compares object names with them).
+VG_NO_LIBCALL size_t strlen(const char* string) {
+  size_t length = 0;
+  while (string[length] != '\0') ++length;
+  return length;
+}
+
+VG_NO_LIBCALL int strcmp(const char* left, const char* right) {
+  size_t i = 0;
+  while (left[i] != '\0' && left[i] == right[i]) ++i;
+  const auto a = static_cast<unsigned char>(left[i]);
+  const auto b = static_cast<unsigned char>(right[i]);
+  return a == b ? 0 : (a < b ? -1 : 1);
 }
 
 }  // extern "C"

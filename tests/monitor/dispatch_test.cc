@@ -54,6 +54,14 @@ TEST_F(MonitorTest, VmplguardCallsReachKciWithTheCallersRegisters) {
   EXPECT_FALSE(outcome.call_pending_after);
 }
 
+TEST_F(MonitorTest, CallsFromUserModeAreRefused) {
+  platform_.vmsa(0, kKernel).cpl = 3;
+  const auto outcome = call(0, VG_CALL_QUERY);
+  EXPECT_EQ(outcome.rax, VG_RESULT_INVALID_REQUEST);
+  EXPECT_FALSE(outcome.call_pending_after);
+  EXPECT_TRUE(fake_kci().calls.empty());
+}
+
 TEST_F(MonitorTest, EntryWithoutPendingCallDispatchesNothing) {
   hal::VmsaState before = platform_.vmsa(0, kKernel);
   EXPECT_EQ(monitor_.handle_entry(0), monitor::EntryResult::kResume);

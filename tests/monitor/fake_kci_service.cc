@@ -16,6 +16,15 @@ void reset_fake_kci() {
 
 namespace kci {
 
+// The parts of Service the monitor's code and the fixture need; the rest of
+// KCI (kci/*.cc) is not linked into these tests.
+Storage& default_storage() {
+  static Storage storage;
+  return storage;
+}
+Service::Service(monitor::TelemetryRing& ring, Storage& storage) : ring_(ring), storage_(storage) {}
+Service::~Service() = default;
+
 Result<void, LoadFailure> Service::load_policy(ByteView bytes) {
   (void)bytes;
   loaded_ = true;

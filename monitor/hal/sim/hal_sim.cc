@@ -55,7 +55,8 @@ bool read_vmsa(uint32_t vcpu, Vmpl vmpl, VmsaState& out) {
 
 bool write_vmsa(uint32_t vcpu, Vmpl vmpl, const VmsaState& state) {
   sim::SimPlatform& p = platform();
-  if (vcpu >= p.vcpus() || !vmpl.valid()) return false;
+  // As on hardware (hal_snp.cc), the monitor edits only lower VMPLs' state.
+  if (vcpu >= p.vcpus() || !vmpl.valid() || vmpl.raw() == 0) return false;
   p.vmsa(vcpu, vmpl) = state;
   return true;
 }

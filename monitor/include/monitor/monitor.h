@@ -7,8 +7,9 @@
 //  2. a violation exit, if the host reported one: decode it, ask KCI for the
 //     verdict, carry it out (skip the instruction, inject a fault, stop);
 //  3. an SVSM call, if the kernel's calling area has its call-pending byte
-//     set: core protocol 0 (QUERY_PROTOCOL) here, vmplguard's protocol
-//     to KCI, except the ring calls, which the monitor owns;
+//     set: core protocol 0 (QUERY_PROTOCOL) here, vmplguard's protocol to
+//     KCI (which also sets up the ring: it knows the pages it protects),
+//     except VG_CALL_ACK_RING, which only moves the monitor's ring state;
 //  4. KCI's watched-object check.
 // Then the kernel's VMSA is written back once, and the host is asked to run
 // the kernel's VMPL again (or to terminate the guest).
@@ -90,7 +91,6 @@ class Monitor {
   EntryResult handle_violation(Entry& entry, const hal::ExitInfo& info);
   void handle_call(Entry& entry);
   kci::CallOutcome vmplguard_call(Entry& entry, uint32_t call);
-  kci::CallOutcome setup_ring(uint64_t first_page, uint64_t pages);
   kci::CallOutcome core_call(uint32_t call, uint64_t rcx);
 
   kci::Service& service_;
@@ -100,10 +100,6 @@ class Monitor {
   Gpa calling_area_[kMaxVcpus] = {};
   bool has_calling_area_[kMaxVcpus] = {};
   PinnedRegisters pins_[kMaxVcpus];
-  // The kernel's image as its successful REGISTER_KERNEL named it; the ring
-  // must not overlap it.
-  Gpa kernel_gpa_{};
-  uint64_t kernel_size_ = 0;
 };
 
 }  // namespace vg::monitor

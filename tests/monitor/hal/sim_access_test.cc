@@ -124,6 +124,8 @@ TEST_F(SimAccessTest, VmsaIsPerVcpuAndVmpl) {
   EXPECT_EQ(state.cr4, 0u);
   EXPECT_FALSE(hal::read_vmsa(2, Vmpl{3}, state));
   EXPECT_FALSE(hal::read_vmsa(0, Vmpl{4}, state));
+  EXPECT_FALSE(hal::write_vmsa(0, Vmpl{0}, state));  // the monitor's own state is not edited
+  EXPECT_TRUE(hal::write_vmsa(0, Vmpl{2}, state));
 }
 
 }  // namespace
