@@ -13,9 +13,13 @@ Storage g_storage;  // trivial: zero-filled .bss, used = false everywhere
 
 Storage& default_storage() { return g_storage; }
 
-Storage& Service::store() const {
-  if (storage_ == nullptr) storage_ = &default_storage();
-  return *storage_;
+Service::Service(monitor::TelemetryRing& ring, Storage& storage) : ring_(ring), storage_(storage) {
+  for (ImageSlot& slot : storage_.images) {
+    slot.used = false;
+    slot.generation = 0;
+  }
 }
+
+Service::~Service() = default;
 
 }  // namespace vg::kci

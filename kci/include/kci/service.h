@@ -141,14 +141,10 @@ struct KernelLayout {
 class Service {
  public:
   // Uses the image's default_storage(); the image has exactly one Service.
-  explicit Service(monitor::TelemetryRing& ring) : ring_(ring) {}
+  explicit Service(monitor::TelemetryRing& ring) : Service(ring, default_storage()) {}
   // Uses `storage` (tests that hold several services at once).
-  Service(monitor::TelemetryRing& ring, Storage& storage) : ring_(ring), storage_(&storage) {
-    for (ImageSlot& slot : storage.images) {
-      slot.used = false;
-      slot.generation = 0;
-    }
-  }
+  Service(monitor::TelemetryRing& ring, Storage& storage);
+  ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
 
@@ -222,10 +218,10 @@ class Service {
   void emit(uint16_t kind, uint8_t verdict, uint32_t vcpu, uint64_t rip, uint64_t address, uint64_t gpa,
             uint32_t policy_offset, uint32_t detail, uint64_t value);
 
-  Storage& store() const;
+  Storage& store() const { return storage_; }
 
   monitor::TelemetryRing& ring_;
-  mutable Storage* storage_ = nullptr;  // resolved on first use when not given
+  Storage& storage_;
   policy::PolicyView policy_{};
   bool loaded_ = false;
   bool registered_ = false;
