@@ -124,7 +124,8 @@ CallOutcome Service::mediated_write(uint32_t vcpu, const CallArgs& args) {
   const uint32_t object_index = static_cast<uint32_t>(object - policy_.objects().data);
   for (uint32_t i = 0; i < watched_count_; ++i) {
     WatchedRange& range = store().watched[i];
-    if (range.object_index == object_index) range.baseline = hash_guest(layout_.text_gpa + range.offset, range.size);
+    if (range.object_index == object_index)
+      range.baseline = hash_guest(layout_.text_gpa + range.offset, range.size);
   }
   return {VG_RESULT_SUCCESS};
 }

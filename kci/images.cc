@@ -43,14 +43,17 @@ bool sorted_contains(const uint64_t* pages, uint32_t count, uint64_t page) {
 // no page KCI protects; RMPADJUST from VMPL0 adjusts the kernel's VMPL only.
 bool set_pages(const uint64_t* pages, uint32_t count, uint8_t perms) {
   for (uint32_t i = 0; i < count; ++i) {
-    if (hal::rmpadjust(Gpa(pages[i]), hal::PageSize::k4K, {kKernelVmpl, perms, false}) != hal::RmpStatus::kSuccess) {
+    if (hal::rmpadjust(Gpa(pages[i]), hal::PageSize::k4K, {kKernelVmpl, perms, false}) !=
+        hal::RmpStatus::kSuccess) {
       return false;
     }
   }
   return true;
 }
 
-uint64_t make_handle(uint32_t slot, uint32_t generation) { return uint64_t{generation} << 32 | (slot + 1u); }
+uint64_t make_handle(uint32_t slot, uint32_t generation) {
+  return uint64_t{generation} << 32 | (slot + 1u);
+}
 
 }  // namespace
 
@@ -67,7 +70,8 @@ static bool decode_pages(const Service& service, const uint64_t* raw, uint32_t c
                          bool (Service::*protected_page)(Gpa) const) {
   for (uint32_t i = 0; i < count; ++i) {
     const Gpa page(raw[i]);
-    if (!page.is_aligned(kPageSize4K) || !is_guest_page(page) || (service.*protected_page)(page)) return false;
+    if (!page.is_aligned(kPageSize4K) || !is_guest_page(page) || (service.*protected_page)(page))
+      return false;
     slot.pages[i] = page.raw();
   }
   sort_pages(slot.pages, count);
@@ -86,8 +90,9 @@ CallOutcome Service::register_module(uint32_t vcpu, const CallArgs& args) {
   bool terminated = false;
   for (char c : request.name) terminated = terminated || c == '\0';
   const uint64_t expected_pages = (request.text_size + kPageSize4K - 1) / kPageSize4K;
-  if (!terminated || request.reserved != 0 || (request.text_va & (kPageSize4K - 1)) != 0 || request.text_size == 0 ||
-      request.text_size > uint64_t{VG_MODULE_MAX_PAGES} * kPageSize4K || request.page_count != expected_pages) {
+  if (!terminated || request.reserved != 0 || (request.text_va & (kPageSize4K - 1)) != 0 ||
+      request.text_size == 0 || request.text_size > uint64_t{VG_MODULE_MAX_PAGES} * kPageSize4K ||
+      request.page_count != expected_pages) {
     emit(VG_KIND_REQUEST_MALFORMED, VG_VERDICT_DENIED, vcpu, 0, request.text_va, args.rcx, ~0u,
          VG_CALL_REGISTER_MODULE, 0);
     return {VG_RESULT_INVALID_PARAMETER};
@@ -156,7 +161,8 @@ CallOutcome Service::register_module(uint32_t vcpu, const CallArgs& args) {
   slot->bpf_jit = false;
   slot->generation += 1;
   slot->text_va = request.text_va;
-  slot->module_hash_index = allowed != nullptr ? static_cast<int32_t>(allowed - policy_.module_hashes().data) : -1;
+  slot->module_hash_index =
+      allowed != nullptr ? static_cast<int32_t>(allowed - policy_.module_hashes().data) : -1;
   const uint64_t handle = make_handle(slot_index, slot->generation);
   emit(VG_KIND_MODULE_LOADED, VG_VERDICT_ALLOWED, vcpu, 0, request.text_va, slot->pages[0],
        allowed != nullptr ? allowed->name : ~0u, request.page_count, digest_prefix);

@@ -14,7 +14,8 @@ const char* describe(LoadError error) {
     case LoadError::kMalformed: return "policy is malformed";
     case LoadError::kReplayed: return "policy serial is older than the accepted policy's (replay)";
     case LoadError::kAlreadyEnforcing: return "a kernel is registered; the policy cannot be replaced";
-    case LoadError::kUnsafe: return "policy would make a kernel page writable and executable or text writable";
+    case LoadError::kUnsafe:
+      return "policy would make a kernel page writable and executable or text writable";
     case LoadError::kCapacity: return "policy has more critical objects than the monitor's tables hold";
   }
   return "unknown load error";

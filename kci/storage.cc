@@ -11,7 +11,9 @@ namespace {
 Storage g_storage;  // trivial: zero-filled .bss, used = false everywhere
 }  // namespace
 
-Storage& default_storage() { return g_storage; }
+Storage& default_storage() {
+  return g_storage;
+}
 
 Service::Service(monitor::TelemetryRing& ring, Storage& storage) : ring_(ring), storage_(storage) {
   for (ImageSlot& slot : storage_.images) {

@@ -27,7 +27,8 @@ struct Attribution {
 Verdict Service::handle_violation(const ViolationExit& exit) {
   // Only RMP/VMPL faults of the kernel's VMPL are ours; anything else (a
   // partition's VMPL, a nested page fault of the host's own) is not.
-  if (!registered_ || exit.vmpl != kKernelVmpl || (exit.error_code & (kNpfRmp | kNpfVmpl)) != (kNpfRmp | kNpfVmpl)) {
+  if (!registered_ || exit.vmpl != kKernelVmpl ||
+      (exit.error_code & (kNpfRmp | kNpfVmpl)) != (kNpfRmp | kNpfVmpl)) {
     return Verdict::kAllowed;
   }
   const bool write = (exit.error_code & kNpfWrite) != 0;
@@ -48,13 +49,15 @@ Verdict Service::handle_violation(const ViolationExit& exit) {
     const uint64_t offset = exit.gpa - layout_.text_gpa;
     if (what.address == 0) what.address = layout_.text_va + offset;
     const policy::Region* region = policy_.find_region(offset);
-    const auto kind = region != nullptr ? static_cast<policy::RegionKind>(region->kind) : policy::RegionKind{};
+    const auto kind =
+        region != nullptr ? static_cast<policy::RegionKind>(region->kind) : policy::RegionKind{};
     what.policy_offset = static_cast<uint32_t>(offset);
     if (execute) {
       what.kind = VG_KIND_EXEC_VIOLATION;
       what.detail = static_cast<uint32_t>(kind);
     } else if (const policy::CriticalObject* object = policy_.find_object(offset);
-               object != nullptr && static_cast<policy::Protection>(object->protection) != policy::Protection::kWatched) {
+               object != nullptr &&
+               static_cast<policy::Protection>(object->protection) != policy::Protection::kWatched) {
       what.kind = VG_KIND_DATA_WRITE;
       what.policy_offset = object->offset;
       what.detail = object->name;  // the agent names the object from STRINGS
@@ -96,7 +99,8 @@ bool Service::vet_pvalidate(uint32_t vcpu, Gpa page, bool validate) {
     policy_offset = static_cast<uint32_t>(page - layout_.text_gpa);
     address = layout_.text_va + policy_offset;
   }
-  emit(VG_KIND_RMP_TAMPER, VG_VERDICT_DENIED, vcpu, 0, address, page.raw(), policy_offset, validate ? 1u : 0u, 0);
+  emit(VG_KIND_RMP_TAMPER, VG_VERDICT_DENIED, vcpu, 0, address, page.raw(), policy_offset, validate ? 1u : 0u,
+       0);
   return false;
 }
 

@@ -39,7 +39,9 @@ int main(int argc, char** argv) {
   // so that one batch can carry 64 distinct entries.
   KernelDescription kernel = synthetic_kernel();
   for (uint32_t i = 0; i < kBenchSites; ++i) {
-    kernel.sites.push_back(SiteFact{0x6000 + i * 0x10, policy::kSiteJumpLabel, 5,
+    kernel.sites.push_back(SiteFact{0x6000 + i * 0x10,
+                                    policy::kSiteJumpLabel,
+                                    5,
                                     {policy::PatternSpec::nop(5), policy::PatternSpec::jmp32(0x6800)}});
   }
   World world(kernel);

@@ -32,7 +32,8 @@ inline int run_request(uint32_t call, const uint8_t* data, size_t size) {
   const CallOutcome outcome = world->call(call, kRequestGpa);
   if (outcome.result != VG_RESULT_SUCCESS && world->read(Gpa(kTextGpa), 0x10000) != text_before) std::abort();
   // Keep the image table from filling up: admitted images leave again.
-  if (outcome.result == VG_RESULT_SUCCESS && (call == VG_CALL_REGISTER_MODULE || call == VG_CALL_BPF_JIT_MAP)) {
+  if (outcome.result == VG_RESULT_SUCCESS &&
+      (call == VG_CALL_REGISTER_MODULE || call == VG_CALL_BPF_JIT_MAP)) {
     if (world->call(VG_CALL_UNREGISTER_MODULE, outcome.rcx).result != VG_RESULT_SUCCESS) std::abort();
   }
   return 0;

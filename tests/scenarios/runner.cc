@@ -62,12 +62,17 @@ bool parse_scenario(const std::string& path, Scenario& out, std::string& error) 
     const std::string text = trim(line);
     if (text.empty() || text[0] == '#') continue;
     const auto colon = text.find(':');
-    if (colon == std::string::npos) return error = "line " + std::to_string(number) + ": expected 'key: value'", false;
+    if (colon == std::string::npos)
+      return error = "line " + std::to_string(number) + ": expected 'key: value'", false;
     const std::string key = trim(text.substr(0, colon)), value = trim(text.substr(colon + 1));
-    if (key == "name") out.name = value;
-    else if (key == "technique") out.technique = value;
-    else if (key == "source") out.source = value;
-    else if (key == "setup") out.setup = value;
+    if (key == "name")
+      out.name = value;
+    else if (key == "technique")
+      out.technique = value;
+    else if (key == "source")
+      out.source = value;
+    else if (key == "setup")
+      out.setup = value;
     else if (key == "stage" || key == "attack" || key.rfind("expect", 0) == 0 || key == "allow-change") {
       out.lines.push_back({number, key, value});
     } else {
@@ -144,28 +149,32 @@ class Context {
 };
 
 const std::map<std::string, uint32_t>& result_names() {
-  static const std::map<std::string, uint32_t> names = {
-      {"SUCCESS", VG_RESULT_SUCCESS},
-      {"INVALID_ADDRESS", VG_RESULT_INVALID_ADDRESS},
-      {"INVALID_FORMAT", VG_RESULT_INVALID_FORMAT},
-      {"INVALID_PARAMETER", VG_RESULT_INVALID_PARAMETER},
-      {"INVALID_REQUEST", VG_RESULT_INVALID_REQUEST},
-      {"DENIED", VG_RESULT_DENIED},
-      {"NOT_REGISTERED", VG_RESULT_NOT_REGISTERED},
-      {"ALREADY_DONE", VG_RESULT_ALREADY_DONE},
-      {"POLICY_MISMATCH", VG_RESULT_POLICY_MISMATCH}};
+  static const std::map<std::string, uint32_t> names = {{"SUCCESS", VG_RESULT_SUCCESS},
+                                                        {"INVALID_ADDRESS", VG_RESULT_INVALID_ADDRESS},
+                                                        {"INVALID_FORMAT", VG_RESULT_INVALID_FORMAT},
+                                                        {"INVALID_PARAMETER", VG_RESULT_INVALID_PARAMETER},
+                                                        {"INVALID_REQUEST", VG_RESULT_INVALID_REQUEST},
+                                                        {"DENIED", VG_RESULT_DENIED},
+                                                        {"NOT_REGISTERED", VG_RESULT_NOT_REGISTERED},
+                                                        {"ALREADY_DONE", VG_RESULT_ALREADY_DONE},
+                                                        {"POLICY_MISMATCH", VG_RESULT_POLICY_MISMATCH}};
   return names;
 }
 
 const std::map<std::string, uint16_t>& kind_names() {
-  static const std::map<std::string, uint16_t> names = {
-      {"TEXT_WRITE", VG_KIND_TEXT_WRITE},           {"PATCH_DENIED", VG_KIND_PATCH_DENIED},
-      {"PATCH_APPLIED", VG_KIND_PATCH_APPLIED},     {"DATA_WRITE", VG_KIND_DATA_WRITE},
-      {"MEDIATED_DENIED", VG_KIND_MEDIATED_DENIED}, {"EXEC_VIOLATION", VG_KIND_EXEC_VIOLATION},
-      {"PINNED_REGISTER", VG_KIND_PINNED_REGISTER}, {"MODULE_DENIED", VG_KIND_MODULE_DENIED},
-      {"MODULE_LOADED", VG_KIND_MODULE_LOADED},     {"RMP_TAMPER", VG_KIND_RMP_TAMPER},
-      {"REQUEST_MALFORMED", VG_KIND_REQUEST_MALFORMED}, {"WATCHED_CHANGED", VG_KIND_WATCHED_CHANGED},
-      {"POLICY_REFUSED", VG_KIND_POLICY_REFUSED}};
+  static const std::map<std::string, uint16_t> names = {{"TEXT_WRITE", VG_KIND_TEXT_WRITE},
+                                                        {"PATCH_DENIED", VG_KIND_PATCH_DENIED},
+                                                        {"PATCH_APPLIED", VG_KIND_PATCH_APPLIED},
+                                                        {"DATA_WRITE", VG_KIND_DATA_WRITE},
+                                                        {"MEDIATED_DENIED", VG_KIND_MEDIATED_DENIED},
+                                                        {"EXEC_VIOLATION", VG_KIND_EXEC_VIOLATION},
+                                                        {"PINNED_REGISTER", VG_KIND_PINNED_REGISTER},
+                                                        {"MODULE_DENIED", VG_KIND_MODULE_DENIED},
+                                                        {"MODULE_LOADED", VG_KIND_MODULE_LOADED},
+                                                        {"RMP_TAMPER", VG_KIND_RMP_TAMPER},
+                                                        {"REQUEST_MALFORMED", VG_KIND_REQUEST_MALFORMED},
+                                                        {"WATCHED_CHANGED", VG_KIND_WATCHED_CHANGED},
+                                                        {"POLICY_REFUSED", VG_KIND_POLICY_REFUSED}};
   return names;
 }
 
@@ -211,7 +220,8 @@ class Run {
       } else if (line.key == "allow-change") {
         const auto words = split(line.value);
         uint64_t length = 0;
-        if (words.size() != 2 || !parse_number(words[1], length)) throw Failure{"allow-change ADDRESS LENGTH"};
+        if (words.size() != 2 || !parse_number(words[1], length))
+          throw Failure{"allow-change ADDRESS LENGTH"};
         allowed_changes_.push_back({context_.address(words[0]), length});
       }
     }
@@ -219,12 +229,18 @@ class Run {
     bool checked_record = false;
     for (const Line& line : scenario_.lines) {
       line_ = line.number;
-      if (line.key == "expect-result") check_result(line.value);
-      else if (line.key == "expect-record") check_record(line.value), checked_record = true;
-      else if (line.key == "expect-bytes") check_bytes(line.value);
-      else if (line.key == "expect-register") check_register(line.value);
-      else if (line.key == "expect-serial") check_serial(line.value);
-      else if (line.key.rfind("expect", 0) == 0) throw Failure{"unknown expectation " + line.key};
+      if (line.key == "expect-result")
+        check_result(line.value);
+      else if (line.key == "expect-record")
+        check_record(line.value), checked_record = true;
+      else if (line.key == "expect-bytes")
+        check_bytes(line.value);
+      else if (line.key == "expect-register")
+        check_register(line.value);
+      else if (line.key == "expect-serial")
+        check_serial(line.value);
+      else if (line.key.rfind("expect", 0) == 0)
+        throw Failure{"unknown expectation " + line.key};
     }
     if (!checked_record) throw Failure{"every scenario must check its record (expect-record)"};
     line_ = 0;
@@ -258,8 +274,10 @@ class Run {
     if (verb == "write") {  // write ADDRESS HEX [rip=ADDRESS]
       need(3);
       const auto options = context_.keyed(words, 3);
-      const uint64_t rip = options.count("rip") ? context_.address(options.at("rip")) : world_.text_va(0x5000);
-      const auto outcome = world_.kernel_write(Gpa(context_.address(words[1])), context_.bytes(words[2], 0), rip);
+      const uint64_t rip =
+          options.count("rip") ? context_.address(options.at("rip")) : world_.text_va(0x5000);
+      const auto outcome =
+          world_.kernel_write(Gpa(context_.address(words[1])), context_.bytes(words[2], 0), rip);
       access_ = outcome.performed ? "PERFORMED" : (outcome.forwarded ? "FAULT" : "FAULT_UNREPORTED");
     } else if (verb == "exec") {  // exec ADDRESS rip=ADDRESS
       need(2);
@@ -287,7 +305,8 @@ class Run {
         g_after_copy_hook = {[](void* self, Gpa source) {
                                auto* run = static_cast<Run*>(self);
                                // Another vCPU rewrites the batch once the monitor has its copy.
-                               if (source == Gpa(kRequestGpa)) run->world_.poke(Gpa(kRequestGpa), run->race_page_);
+                               if (source == Gpa(kRequestGpa))
+                                 run->world_.poke(Gpa(kRequestGpa), run->race_page_);
                              },
                              this};
       }
@@ -304,8 +323,9 @@ class Run {
         throw Failure{"module_text fill= size= page="};
       }
       for (uint64_t done = 0; done < size; done += kPageSize4K) {
-        world_.poke(World::free_page(static_cast<uint32_t>(page + done / kPageSize4K)),
-                    std::vector<uint8_t>(std::min<uint64_t>(kPageSize4K, size - done), static_cast<uint8_t>(fill)));
+        world_.poke(
+            World::free_page(static_cast<uint32_t>(page + done / kPageSize4K)),
+            std::vector<uint8_t>(std::min<uint64_t>(kPageSize4K, size - done), static_cast<uint8_t>(fill)));
       }
     } else if (verb == "module") {  // module name=N size=N page=P
       const auto options = context_.keyed(words, 1);
@@ -314,7 +334,8 @@ class Run {
         throw Failure{"module name= size= page="};
       }
       vg_module module{};
-      std::snprintf(module.name, sizeof(module.name), "%s", options.count("name") ? options.at("name").c_str() : "m");
+      std::snprintf(module.name, sizeof(module.name), "%s",
+                    options.count("name") ? options.at("name").c_str() : "m");
       module.text_va = 0xffffffffc0000000ull + page * kPageSize4K;
       module.text_size = size;
       module.page_count = static_cast<uint32_t>((size + kPageSize4K - 1) / kPageSize4K);
@@ -365,7 +386,8 @@ class Run {
       hardware_ = outcome.fault == hal::sim::Fault::kNone ? outcome.rax : 0xffffffffu;
     } else if (verb == "pvalidate") {  // pvalidate ADDRESS rescind|validate
       need(3);
-      pvalidate_ok_ = world_.service().vet_pvalidate(0, Gpa(context_.address(words[1])), words[2] == "validate");
+      pvalidate_ok_ =
+          world_.service().vet_pvalidate(0, Gpa(context_.address(words[1])), words[2] == "validate");
       pvalidate_done_ = true;
     } else if (verb == "set_register") {  // set_register NAME VALUE (kernel vCPU 0)
       need(3);
@@ -383,7 +405,8 @@ class Run {
     if (expected == "FAULT" || expected == "PERFORMED") {
       if (access_ != expected) throw Failure{"access: expected " + expected + ", got " + access_};
     } else if (expected.rfind("REFUSED:", 0) == 0 || expected == "ACCEPTED") {
-      if (load_.rfind(expected, 0) != 0) throw Failure{"policy load: expected " + expected + ", got " + load_};
+      if (load_.rfind(expected, 0) != 0)
+        throw Failure{"policy load: expected " + expected + ", got " + load_};
     } else if (expected == "FAIL_PERMISSION") {
       if (hardware_ != static_cast<uint32_t>(hal::RmpStatus::kFailPermission)) {
         throw Failure{"RMPADJUST at VMPL3 returned " + std::to_string(hardware_)};
@@ -395,7 +418,8 @@ class Run {
       if (it == result_names().end()) throw Failure{"unknown result " + expected};
       if (result_ != it->second) {
         char text[96];
-        std::snprintf(text, sizeof(text), "call result %#x, expected %s (%#x)", result_, expected.c_str(), it->second);
+        std::snprintf(text, sizeof(text), "call result %#x, expected %s (%#x)", result_, expected.c_str(),
+                      it->second);
         throw Failure{text};
       }
     }
@@ -414,7 +438,8 @@ class Run {
       if (key == "kind") {
         if (!kind_names().count(value) || record.kind != kind_names().at(value)) throw mismatch(record.kind);
       } else if (key == "verdict") {
-        if (!verdict_names().count(value) || record.verdict != verdict_names().at(value)) throw mismatch(record.verdict);
+        if (!verdict_names().count(value) || record.verdict != verdict_names().at(value))
+          throw mismatch(record.verdict);
       } else if (key == "offset") {
         const uint64_t expected = value == "none" ? ~0u : context_.offset(value);
         if (record.policy_offset != expected) throw mismatch(record.policy_offset);
@@ -460,9 +485,12 @@ class Run {
     const uint64_t now = *vmsa_field(world_.kernel_vmsa(), words[0]);
     hal::VmsaState saved = saved_vmsa_;
     uint64_t expected = 0;
-    if (words[1] == "restored") expected = *vmsa_field(saved, words[0]);
-    else if (!parse_number(words[1], expected)) throw Failure{"bad register value"};
-    if (now != expected) throw Failure{words[0] + " is " + std::to_string(now) + ", expected " + std::to_string(expected)};
+    if (words[1] == "restored")
+      expected = *vmsa_field(saved, words[0]);
+    else if (!parse_number(words[1], expected))
+      throw Failure{"bad register value"};
+    if (now != expected)
+      throw Failure{words[0] + " is " + std::to_string(now) + ", expected " + std::to_string(expected)};
   }
 
   void check_serial(const std::string& text) {

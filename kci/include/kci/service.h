@@ -68,9 +68,9 @@ inline constexpr uint64_t kNpfRmp = 1ull << 31;
 inline constexpr uint64_t kNpfVmpl = 1ull << 36;
 
 enum class Verdict : uint8_t {
-  kAllowed,     // not a violation of ours (for example a page the policy does not cover)
-  kDeniedSkip,  // skip the faulting instruction, guest continues
-  kInjectFault, // inject #PF/#GP into the kernel
+  kAllowed,      // not a violation of ours (for example a page the policy does not cover)
+  kDeniedSkip,   // skip the faulting instruction, guest continues
+  kInjectFault,  // inject #PF/#GP into the kernel
   kStopGuest,
 };
 
@@ -78,21 +78,21 @@ enum class Verdict : uint8_t {
 // kind says what was refused; docs/kci.md lists them).
 enum class DenyReason : uint32_t {
   kNone = 0,
-  kNotASite = 1,            // patch address is not a policy site
-  kBytesNotAllowed = 2,     // bytes are none of the site's patterns
-  kLengthMismatch = 3,      // entry length differs from the site's
-  kOutsideText = 4,         // address outside the kernel's (live) text
-  kOverlap = 5,             // two entries of one batch overlap
-  kBadEntry = 6,            // reserved bytes set, length 0 or over 16
-  kNotMediated = 7,         // mediated write to an object that is not write-mediated
-  kOutOfBounds = 8,         // offset/length outside the object
-  kBadString = 9,           // string object not NUL-terminated or not printable
-  kBadPath = 10,            // path object not absolute or with a ".." component
-  kHashNotAllowed = 11,     // module text hash not in MODULE_HASHES
-  kModulesForbidden = 12,   // policy does not allow modules
-  kBpfJitForbidden = 13,    // policy does not allow BPF JIT images
-  kBadPageList = 14,        // page list unaligned, outside memory or overlapping protected pages
-  kRmpFailed = 15,          // the hardware refused an RMPADJUST the commit needed
+  kNotASite = 1,           // patch address is not a policy site
+  kBytesNotAllowed = 2,    // bytes are none of the site's patterns
+  kLengthMismatch = 3,     // entry length differs from the site's
+  kOutsideText = 4,        // address outside the kernel's (live) text
+  kOverlap = 5,            // two entries of one batch overlap
+  kBadEntry = 6,           // reserved bytes set, length 0 or over 16
+  kNotMediated = 7,        // mediated write to an object that is not write-mediated
+  kOutOfBounds = 8,        // offset/length outside the object
+  kBadString = 9,          // string object not NUL-terminated or not printable
+  kBadPath = 10,           // path object not absolute or with a ".." component
+  kHashNotAllowed = 11,    // module text hash not in MODULE_HASHES
+  kModulesForbidden = 12,  // policy does not allow modules
+  kBpfJitForbidden = 13,   // policy does not allow BPF JIT images
+  kBadPageList = 14,       // page list unaligned, outside memory or overlapping protected pages
+  kRmpFailed = 15,         // the hardware refused an RMPADJUST the commit needed
 };
 
 // An executable image KCI admitted after boot: a module or a BPF JIT image.

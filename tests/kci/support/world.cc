@@ -42,17 +42,19 @@ World::World(const KernelDescription& kernel, Path path)
   // it when the kernel registers.
   for (uint32_t vcpu = 0; vcpu < kVcpus; ++vcpu) {
     hal::VmsaState& state = platform_.vmsa(vcpu, Vmpl(3));
-    state.cr0 = 0x80050033;            // PG WP NE ET MP PE
-    state.cr4 = 0x3406f0 | 1u << 20;   // SMEP, SMAP, UMIP, FSGSBASE, ...
-    state.efer = 0xd01;                // SCE LME LMA NXE
-    state.lstar = text_va(0x800);      // entry_SYSCALL_64
+    state.cr0 = 0x80050033;           // PG WP NE ET MP PE
+    state.cr4 = 0x3406f0 | 1u << 20;  // SMEP, SMAP, UMIP, FSGSBASE, ...
+    state.efer = 0xd01;               // SCE LME LMA NXE
+    state.lstar = text_va(0x800);     // entry_SYSCALL_64
     state.idtr_base = 0xfffffe0000000000ull;
     state.gdtr_base = 0xfffffe0000001000ull + vcpu * 0x1000;
     state.rip = text_va(0x100);
   }
 }
 
-World::~World() { g_after_copy_hook = {}; }
+World::~World() {
+  g_after_copy_hook = {};
+}
 
 // The part of the monitor's entry path the KCI tests need: a forwarded VMPL
 // violation goes to KCI with the faulting VMPL's RIP.
@@ -78,7 +80,8 @@ void World::launch() {
     const uint8_t perms = static_cast<uint8_t>(policy::kPermRead | policy::kPermWrite |
                                                (image ? policy::kPermSupervisorExec : 0));
     // SAFETY: test setup as VMPL0 on the simulated platform.
-    if (hal::rmpadjust(gpa, hal::PageSize::k4K, {Vmpl(3), perms, false}) != hal::RmpStatus::kSuccess) std::abort();
+    if (hal::rmpadjust(gpa, hal::PageSize::k4K, {Vmpl(3), perms, false}) != hal::RmpStatus::kSuccess)
+      std::abort();
   }
   // The monitor's boot hands vCPU 0 its calling area.
   if (monitor_ != nullptr && !monitor_->set_calling_area(0, Gpa(kCallingAreaGpa))) std::abort();
@@ -92,7 +95,8 @@ Result<void, LoadFailure> World::load_policy(uint64_t serial, uint32_t flags) {
 CallOutcome World::setup_ring() {
   const CallOutcome outcome = call(VG_CALL_SETUP_RING, kRingGpa, kRingPages);
   // Through the monitor, the ring is the monitor's: it tells KCI where.
-  if (path_ == Path::kMonitor && outcome.result == VG_RESULT_SUCCESS) service_->note_ring(Gpa(kRingGpa), kRingPages);
+  if (path_ == Path::kMonitor && outcome.result == VG_RESULT_SUCCESS)
+    service_->note_ring(Gpa(kRingGpa), kRingPages);
   return outcome;
 }
 
@@ -130,8 +134,8 @@ void World::boot_final(uint32_t flags) {
 
 CallOutcome World::call(uint32_t call, uint64_t rcx, uint64_t rdx) {
   if (path_ == Path::kMonitor) {
-    const hal::sim::CallOutcome outcome =
-        platform_.guest_svsm_call(0, Vmpl(3), Gpa(kCallingAreaGpa), uint64_t{VG_PROTOCOL} << 32 | call, rcx, rdx, 0);
+    const hal::sim::CallOutcome outcome = platform_.guest_svsm_call(
+        0, Vmpl(3), Gpa(kCallingAreaGpa), uint64_t{VG_PROTOCOL} << 32 | call, rcx, rdx, 0);
     return CallOutcome{static_cast<uint32_t>(outcome.rax), outcome.rcx, outcome.rdx};
   }
   CallArgs args;

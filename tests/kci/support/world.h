@@ -42,7 +42,7 @@ enum class Path : uint8_t { kDirect, kMonitor };
 // guest byte (the ring pages excepted: records are the point of a denial;
 // and the request page, which the kernel itself fills before each call).
 struct Snapshot {
-  std::vector<uint8_t> perms;   // 4 per page
+  std::vector<uint8_t> perms;  // 4 per page
   std::vector<uint8_t> memory;
 };
 
