@@ -5,6 +5,11 @@ function(vg_warnings target)
     -Wall -Wextra -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
     -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual -Wpedantic
     -Wno-gnu-statement-expression -Wno-unknown-warning-option)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    # vmplguard_abi.h is a C header shared with the Linux guest patches; its
+    # flexible array member (vg_patch_batch.entries) is C99, not ISO C++.
+    target_compile_options(${target} PRIVATE -Wno-c99-extensions)
+  endif()
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     # GCC does not know the clang spelling; statement expressions back VG_TRY.
     target_compile_options(${target} PRIVATE -Wno-pedantic)

@@ -44,7 +44,8 @@ CallOutcome Service::setup_ring(uint32_t vcpu, const CallArgs& args) {
   (void)vcpu;
   if (ring_pages_ != 0 || ring_.attached()) return {VG_RESULT_ALREADY_DONE};
   const Gpa first(args.rcx);
-  if (!first.is_aligned(kPageSize4K) || args.rdx < 2 || args.rdx > kMaxRingPages) return {VG_RESULT_INVALID_PARAMETER};
+  if (!first.is_aligned(kPageSize4K) || args.rdx < 2 || args.rdx > kMaxRingPages)
+    return {VG_RESULT_INVALID_PARAMETER};
   const uint32_t pages = static_cast<uint32_t>(args.rdx);
   if (first.raw() > UINT64_MAX - uint64_t{pages} * kPageSize4K) return {VG_RESULT_INVALID_ADDRESS};
   for (uint32_t i = 0; i < pages; ++i) {
@@ -56,8 +57,8 @@ CallOutcome Service::setup_ring(uint32_t vcpu, const CallArgs& args) {
     for (uint32_t i = 0; i < pages; ++i) {
       // SAFETY: checked above to be guest memory KCI does not otherwise
       // protect; adjusts the kernel's VMPL only [APM2 15.36.7].
-      ok = hal::rmpadjust(first + uint64_t{i} * kPageSize4K, hal::PageSize::k4K, {kKernelVmpl, perms, false}) ==
-               hal::RmpStatus::kSuccess &&
+      ok = hal::rmpadjust(first + uint64_t{i} * kPageSize4K, hal::PageSize::k4K,
+                          {kKernelVmpl, perms, false}) == hal::RmpStatus::kSuccess &&
            ok;
     }
     return ok;
@@ -73,8 +74,8 @@ CallOutcome Service::setup_ring(uint32_t vcpu, const CallArgs& args) {
   return {VG_RESULT_SUCCESS};
 }
 
-void Service::emit(uint16_t kind, uint8_t verdict, uint32_t vcpu, uint64_t rip, uint64_t address, uint64_t gpa,
-                   uint32_t policy_offset, uint32_t detail, uint64_t value) {
+void Service::emit(uint16_t kind, uint8_t verdict, uint32_t vcpu, uint64_t rip, uint64_t address,
+                   uint64_t gpa, uint32_t policy_offset, uint32_t detail, uint64_t value) {
   vg_record record{};
   record.kind = kind;
   record.verdict = verdict;

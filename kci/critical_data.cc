@@ -18,12 +18,20 @@ enum class StringRule : uint8_t {
 // The write-mediated objects that hold C strings. The policy format carries
 // no type, so KCI names them: these are the sysctl strings the kernel passes
 // to call_usermodehelper or uses as a file name.
+bool same_name(const char* a, const char* b) {
+  while (*a != '\0' && *a == *b) {
+    ++a;
+    ++b;
+  }
+  return *a == *b;
+}
+
 StringRule string_rule(const char* name) {
   static constexpr const char* kPaths[] = {"modprobe_path", "poweroff_cmd", "reboot_cmd", "uevent_helper"};
   for (const char* path : kPaths) {
-    if (__builtin_strcmp(name, path) == 0) return StringRule::kPath;
+    if (same_name(name, path)) return StringRule::kPath;
   }
-  if (__builtin_strcmp(name, "core_pattern") == 0) return StringRule::kCorePattern;
+  if (same_name(name, "core_pattern")) return StringRule::kCorePattern;
   return StringRule::kNone;
 }
 
@@ -115,8 +123,9 @@ CallOutcome Service::mediated_write(uint32_t vcpu, const CallArgs& args) {
   (void)hal::write_guest(object_gpa + request.offset, request.bytes, request.length);
   const uint32_t object_index = static_cast<uint32_t>(object - policy_.objects().data);
   for (uint32_t i = 0; i < watched_count_; ++i) {
-    WatchedRange& range = storage_.watched[i];
-    if (range.object_index == object_index) range.baseline = hash_guest(layout_.text_gpa + range.offset, range.size);
+    WatchedRange& range = store().watched[i];
+    if (range.object_index == object_index)
+      range.baseline = hash_guest(layout_.text_gpa + range.offset, range.size);
   }
   return {VG_RESULT_SUCCESS};
 }
@@ -124,7 +133,7 @@ CallOutcome Service::mediated_write(uint32_t vcpu, const CallArgs& args) {
 void Service::check_watched() {
   if (!registered_) return;
   for (uint32_t i = 0; i < watched_count_; ++i) {
-    WatchedRange& range = storage_.watched[i];
+    WatchedRange& range = store().watched[i];
     const Gpa start = layout_.text_gpa + range.offset;
     const Sha256Digest now = hash_guest(start, range.size);
     if (now == range.baseline) continue;

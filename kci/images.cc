@@ -13,10 +13,10 @@ namespace {
 constexpr uint8_t kImagePerms = policy::kPermRead | policy::kPermSupervisorExec;
 constexpr uint8_t kDataPerms = policy::kPermRead | policy::kPermWrite;
 
-void sort_pages(Gpa* pages, uint32_t count) {
+void sort_pages(uint64_t* pages, uint32_t count) {
   // Insertion sort: at most 480 entries, no allocation, no recursion.
   for (uint32_t i = 1; i < count; ++i) {
-    const Gpa value = pages[i];
+    const uint64_t value = pages[i];
     uint32_t j = i;
     while (j > 0 && pages[j - 1] > value) {
       pages[j] = pages[j - 1];
@@ -26,7 +26,7 @@ void sort_pages(Gpa* pages, uint32_t count) {
   }
 }
 
-bool sorted_contains(const Gpa* pages, uint32_t count, Gpa page) {
+bool sorted_contains(const uint64_t* pages, uint32_t count, uint64_t page) {
   uint32_t low = 0, high = count;
   while (low < high) {
     const uint32_t mid = low + (high - low) / 2;
@@ -41,22 +41,25 @@ bool sorted_contains(const Gpa* pages, uint32_t count, Gpa page) {
 
 // SAFETY (both helpers): every page was checked to be guest memory and to be
 // no page KCI protects; RMPADJUST from VMPL0 adjusts the kernel's VMPL only.
-bool set_pages(const Gpa* pages, uint32_t count, uint8_t perms) {
+bool set_pages(const uint64_t* pages, uint32_t count, uint8_t perms) {
   for (uint32_t i = 0; i < count; ++i) {
-    if (hal::rmpadjust(pages[i], hal::PageSize::k4K, {kKernelVmpl, perms, false}) != hal::RmpStatus::kSuccess) {
+    if (hal::rmpadjust(Gpa(pages[i]), hal::PageSize::k4K, {kKernelVmpl, perms, false}) !=
+        hal::RmpStatus::kSuccess) {
       return false;
     }
   }
   return true;
 }
 
-uint64_t make_handle(uint32_t slot, uint32_t generation) { return uint64_t{generation} << 32 | (slot + 1u); }
+uint64_t make_handle(uint32_t slot, uint32_t generation) {
+  return uint64_t{generation} << 32 | (slot + 1u);
+}
 
 }  // namespace
 
 const ImageSlot* Service::image_containing(Gpa page) const {
-  for (const ImageSlot& slot : storage_.images) {
-    if (slot.used && sorted_contains(slot.pages, slot.page_count, page)) return &slot;
+  for (const ImageSlot& slot : store().images) {
+    if (slot.used && sorted_contains(slot.pages, slot.page_count, page.raw())) return &slot;
   }
   return nullptr;
 }
@@ -67,8 +70,9 @@ static bool decode_pages(const Service& service, const uint64_t* raw, uint32_t c
                          bool (Service::*protected_page)(Gpa) const) {
   for (uint32_t i = 0; i < count; ++i) {
     const Gpa page(raw[i]);
-    if (!page.is_aligned(kPageSize4K) || !is_guest_page(page) || (service.*protected_page)(page)) return false;
-    slot.pages[i] = page;
+    if (!page.is_aligned(kPageSize4K) || !is_guest_page(page) || (service.*protected_page)(page))
+      return false;
+    slot.pages[i] = page.raw();
   }
   sort_pages(slot.pages, count);
   for (uint32_t i = 1; i < count; ++i) {
@@ -86,8 +90,9 @@ CallOutcome Service::register_module(uint32_t vcpu, const CallArgs& args) {
   bool terminated = false;
   for (char c : request.name) terminated = terminated || c == '\0';
   const uint64_t expected_pages = (request.text_size + kPageSize4K - 1) / kPageSize4K;
-  if (!terminated || request.reserved != 0 || (request.text_va & (kPageSize4K - 1)) != 0 || request.text_size == 0 ||
-      request.text_size > uint64_t{VG_MODULE_MAX_PAGES} * kPageSize4K || request.page_count != expected_pages) {
+  if (!terminated || request.reserved != 0 || (request.text_va & (kPageSize4K - 1)) != 0 ||
+      request.text_size == 0 || request.text_size > uint64_t{VG_MODULE_MAX_PAGES} * kPageSize4K ||
+      request.page_count != expected_pages) {
     emit(VG_KIND_REQUEST_MALFORMED, VG_VERDICT_DENIED, vcpu, 0, request.text_va, args.rcx, ~0u,
          VG_CALL_REGISTER_MODULE, 0);
     return {VG_RESULT_INVALID_PARAMETER};
@@ -95,8 +100,8 @@ CallOutcome Service::register_module(uint32_t vcpu, const CallArgs& args) {
   ImageSlot* slot = nullptr;
   uint32_t slot_index = 0;
   for (uint32_t i = 0; i < kMaxModules; ++i) {
-    if (!storage_.images[i].used) {
-      slot = &storage_.images[i];
+    if (!store().images[i].used) {
+      slot = &store().images[i];
       slot_index = i;
       break;
     }
@@ -109,7 +114,7 @@ CallOutcome Service::register_module(uint32_t vcpu, const CallArgs& args) {
   }
   const uint32_t flags = policy_.header().flags;
   if ((flags & policy::kFlagModulesAllowed) == 0) {
-    emit(VG_KIND_MODULE_DENIED, VG_VERDICT_DENIED, vcpu, 0, request.text_va, slot->pages[0].raw(), ~0u,
+    emit(VG_KIND_MODULE_DENIED, VG_VERDICT_DENIED, vcpu, 0, request.text_va, slot->pages[0], ~0u,
          static_cast<uint32_t>(DenyReason::kModulesForbidden), 0);
     return {VG_RESULT_DENIED};
   }
@@ -142,7 +147,7 @@ CallOutcome Service::register_module(uint32_t vcpu, const CallArgs& args) {
   const policy::ModuleHash* allowed = policy_.find_module_hash(digest.bytes);
   if (allowed == nullptr && (flags & policy::kFlagModulesUnrestricted) == 0) {
     (void)set_pages(slot->pages, slot->page_count, kDataPerms);
-    emit(VG_KIND_MODULE_DENIED, VG_VERDICT_DENIED, vcpu, 0, request.text_va, slot->pages[0].raw(), ~0u,
+    emit(VG_KIND_MODULE_DENIED, VG_VERDICT_DENIED, vcpu, 0, request.text_va, slot->pages[0], ~0u,
          static_cast<uint32_t>(DenyReason::kHashNotAllowed), digest_prefix);
     return {VG_RESULT_DENIED};
   }
@@ -156,9 +161,10 @@ CallOutcome Service::register_module(uint32_t vcpu, const CallArgs& args) {
   slot->bpf_jit = false;
   slot->generation += 1;
   slot->text_va = request.text_va;
-  slot->module_hash_index = allowed != nullptr ? static_cast<int32_t>(allowed - policy_.module_hashes().data) : -1;
+  slot->module_hash_index =
+      allowed != nullptr ? static_cast<int32_t>(allowed - policy_.module_hashes().data) : -1;
   const uint64_t handle = make_handle(slot_index, slot->generation);
-  emit(VG_KIND_MODULE_LOADED, VG_VERDICT_ALLOWED, vcpu, 0, request.text_va, slot->pages[0].raw(),
+  emit(VG_KIND_MODULE_LOADED, VG_VERDICT_ALLOWED, vcpu, 0, request.text_va, slot->pages[0],
        allowed != nullptr ? allowed->name : ~0u, request.page_count, digest_prefix);
   return {VG_RESULT_SUCCESS, handle, 0};
 }
@@ -182,8 +188,8 @@ CallOutcome Service::bpf_jit_map(uint32_t vcpu, const CallArgs& args) {
   ImageSlot* slot = nullptr;
   uint32_t slot_index = 0;
   for (uint32_t i = 0; i < kMaxModules; ++i) {
-    if (!storage_.images[i].used) {
-      slot = &storage_.images[i];
+    if (!store().images[i].used) {
+      slot = &store().images[i];
       slot_index = i;
       break;
     }
@@ -214,7 +220,7 @@ CallOutcome Service::unregister_image(uint32_t vcpu, const CallArgs& args) {
   const uint64_t index = (args.rcx & 0xffffffffu);
   const uint32_t generation = static_cast<uint32_t>(args.rcx >> 32);
   if (index == 0 || index > kMaxModules) return {VG_RESULT_INVALID_PARAMETER};
-  ImageSlot& slot = storage_.images[index - 1];
+  ImageSlot& slot = store().images[index - 1];
   if (!slot.used || slot.generation != generation) return {VG_RESULT_INVALID_PARAMETER};
   // Executable text becomes plain data again: readable and writable for the
   // kernel (which frees it), never executable.

@@ -83,7 +83,8 @@ bool Service::apply_kernel_pages(uint64_t first_offset, uint64_t end_offset) {
     // SAFETY: the page lies inside the registered kernel image, which the
     // registration checked to be guest memory; RMPADJUST from VMPL0 only
     // changes the kernel's VMPL [APM2 15.36.7].
-    if (hal::rmpadjust(layout_.text_gpa + offset, hal::PageSize::k4K, attributes) != hal::RmpStatus::kSuccess) {
+    if (hal::rmpadjust(layout_.text_gpa + offset, hal::PageSize::k4K, attributes) !=
+        hal::RmpStatus::kSuccess) {
       return false;
     }
   }

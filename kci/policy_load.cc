@@ -14,7 +14,8 @@ const char* describe(LoadError error) {
     case LoadError::kMalformed: return "policy is malformed";
     case LoadError::kReplayed: return "policy serial is older than the accepted policy's (replay)";
     case LoadError::kAlreadyEnforcing: return "a kernel is registered; the policy cannot be replaced";
-    case LoadError::kUnsafe: return "policy would make a kernel page writable and executable or text writable";
+    case LoadError::kUnsafe:
+      return "policy would make a kernel page writable and executable or text writable";
     case LoadError::kCapacity: return "policy has more critical objects than the monitor's tables hold";
   }
   return "unknown load error";
@@ -155,7 +156,7 @@ Result<void, LoadFailure> Service::load_policy(ByteView bytes) {
   // Parse a private copy: the caller's bytes may be guest or host memory that
   // changes under us, and the view must borrow memory nobody else can write.
   const uint8_t spare = static_cast<uint8_t>(active_buffer_ ^ 1u);
-  uint8_t* buffer = storage_.policy[spare];
+  uint8_t* buffer = store().policy[spare];
   // SAFETY: `buffer` holds kPolicyBufferBytes and bytes.size is at most that
   // (checked above); the source is the caller's readable range.
   __builtin_memcpy(buffer, bytes.data, bytes.size);

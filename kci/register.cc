@@ -43,7 +43,8 @@ CallOutcome Service::register_kernel(uint32_t vcpu, const CallArgs& args) {
   const policy::Region& last = regions[regions.count - 1];
   const uint64_t image_end = last.start + last.size;
   // Every region must map inside the kernel the guest describes.
-  if (request.kernel_size < image_end || request.kernel_size > kMaxKernelBytes) return {VG_RESULT_INVALID_PARAMETER};
+  if (request.kernel_size < image_end || request.kernel_size > kMaxKernelBytes)
+    return {VG_RESULT_INVALID_PARAMETER};
   const uint64_t size = page_ceil(request.kernel_size);
   if (request.text_gpa > UINT64_MAX - size) return {VG_RESULT_INVALID_ADDRESS};
   // Guest memory is contiguous for the kernel image (the boot loader places
@@ -54,7 +55,8 @@ CallOutcome Service::register_kernel(uint32_t vcpu, const CallArgs& args) {
   if (ring_pages_ != 0) {
     const uint64_t ring_start = ring_first_.raw();
     const uint64_t ring_end = ring_start + uint64_t{ring_pages_} * kPageSize4K;
-    if (request.text_gpa < ring_end && ring_start < request.text_gpa + size) return {VG_RESULT_INVALID_ADDRESS};
+    if (request.text_gpa < ring_end && ring_start < request.text_gpa + size)
+      return {VG_RESULT_INVALID_ADDRESS};
   }
 
   // Commit.
@@ -82,7 +84,7 @@ void Service::baseline_watched() {
   const auto objects = policy_.objects();
   auto add = [this](uint32_t index, uint64_t offset, uint64_t size) {
     if (size == 0) return;
-    WatchedRange& range = storage_.watched[watched_count_++];
+    WatchedRange& range = store().watched[watched_count_++];
     range.object_index = index;
     range.offset = static_cast<uint32_t>(offset);
     range.size = static_cast<uint32_t>(size);
@@ -128,7 +130,8 @@ CallOutcome Service::lock_ro_after_init(uint32_t vcpu) {
   // switching to its final permissions) change.
   for (const policy::Region& region : policy_.regions()) {
     const auto kind = static_cast<RegionKind>(region.kind);
-    if (kind == RegionKind::kRoAfterInit || (init_freed_ && kind != RegionKind::kInitText && kind != RegionKind::kInitData)) {
+    if (kind == RegionKind::kRoAfterInit ||
+        (init_freed_ && kind != RegionKind::kInitText && kind != RegionKind::kInitData)) {
       if (!apply_kernel_pages(region.start, region.start + region.size)) return {VG_RESULT_INVALID_ADDRESS};
     }
   }
@@ -142,7 +145,8 @@ CallOutcome Service::free_init(uint32_t vcpu) {
   init_freed_ = true;
   for (const policy::Region& region : policy_.regions()) {
     const auto kind = static_cast<RegionKind>(region.kind);
-    if (kind == RegionKind::kInitText || kind == RegionKind::kInitData || (ro_locked_ && kind != RegionKind::kRoAfterInit)) {
+    if (kind == RegionKind::kInitText || kind == RegionKind::kInitData ||
+        (ro_locked_ && kind != RegionKind::kRoAfterInit)) {
       if (!apply_kernel_pages(region.start, region.start + region.size)) return {VG_RESULT_INVALID_ADDRESS};
     }
   }

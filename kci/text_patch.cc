@@ -53,7 +53,8 @@ CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
   for (uint32_t i = 0; i < header.count && denial.reason == DenyReason::kNone; ++i) {
     const vg_patch_entry& entry = entries[i];
     denial.index = i;
-    if (entry.length == 0 || entry.length > VG_PATCH_MAX_BYTES || !all_zero(entry.reserved, sizeof(entry.reserved))) {
+    if (entry.length == 0 || entry.length > VG_PATCH_MAX_BYTES ||
+        !all_zero(entry.reserved, sizeof(entry.reserved))) {
       denial.reason = DenyReason::kBadEntry;
       break;
     }
@@ -65,8 +66,10 @@ CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
       break;
     }
     const policy::Region* region = policy_.find_region(offset);
-    const auto kind = region != nullptr ? static_cast<policy::RegionKind>(region->kind) : policy::RegionKind{};
-    const bool live_text = kind == policy::RegionKind::kText || (kind == policy::RegionKind::kInitText && !init_freed_);
+    const auto kind =
+        region != nullptr ? static_cast<policy::RegionKind>(region->kind) : policy::RegionKind{};
+    const bool live_text =
+        kind == policy::RegionKind::kText || (kind == policy::RegionKind::kInitText && !init_freed_);
     if (!live_text || offset + entry.length > region->start + region->size) {
       denial.reason = DenyReason::kOutsideText;
       break;

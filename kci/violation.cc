@@ -27,7 +27,8 @@ struct Attribution {
 Verdict Service::handle_violation(const ViolationExit& exit) {
   // Only RMP/VMPL faults of the kernel's VMPL are ours; anything else (a
   // partition's VMPL, a nested page fault of the host's own) is not.
-  if (!registered_ || exit.vmpl != kKernelVmpl || (exit.error_code & (kNpfRmp | kNpfVmpl)) != (kNpfRmp | kNpfVmpl)) {
+  if (!registered_ || exit.vmpl != kKernelVmpl ||
+      (exit.error_code & (kNpfRmp | kNpfVmpl)) != (kNpfRmp | kNpfVmpl)) {
     return Verdict::kAllowed;
   }
   const bool write = (exit.error_code & kNpfWrite) != 0;
@@ -48,13 +49,15 @@ Verdict Service::handle_violation(const ViolationExit& exit) {
     const uint64_t offset = exit.gpa - layout_.text_gpa;
     if (what.address == 0) what.address = layout_.text_va + offset;
     const policy::Region* region = policy_.find_region(offset);
-    const auto kind = region != nullptr ? static_cast<policy::RegionKind>(region->kind) : policy::RegionKind{};
+    const auto kind =
+        region != nullptr ? static_cast<policy::RegionKind>(region->kind) : policy::RegionKind{};
     what.policy_offset = static_cast<uint32_t>(offset);
     if (execute) {
       what.kind = VG_KIND_EXEC_VIOLATION;
       what.detail = static_cast<uint32_t>(kind);
     } else if (const policy::CriticalObject* object = policy_.find_object(offset);
-               object != nullptr && static_cast<policy::Protection>(object->protection) != policy::Protection::kWatched) {
+               object != nullptr &&
+               static_cast<policy::Protection>(object->protection) != policy::Protection::kWatched) {
       what.kind = VG_KIND_DATA_WRITE;
       what.policy_offset = object->offset;
       what.detail = object->name;  // the agent names the object from STRINGS
@@ -68,7 +71,7 @@ Verdict Service::handle_violation(const ViolationExit& exit) {
     }
   } else if (const ImageSlot* image = image_containing(page)) {
     what.kind = execute ? VG_KIND_EXEC_VIOLATION : VG_KIND_TEXT_WRITE;
-    what.detail = static_cast<uint32_t>(image - storage_.images);
+    what.detail = static_cast<uint32_t>(image - store().images);
   } else if (managed) {
     what.kind = VG_KIND_DATA_WRITE;  // the telemetry ring
   } else if (execute) {
@@ -85,6 +88,20 @@ Verdict Service::handle_violation(const ViolationExit& exit) {
   emit(what.kind, stop ? VG_VERDICT_STOPPED : VG_VERDICT_INJECTED, exit.vcpu, exit.rip, what.address,
        exit.gpa.raw(), what.policy_offset, what.detail, exit.error_code);
   return stop ? Verdict::kStopGuest : Verdict::kInjectFault;
+}
+
+bool Service::vet_pvalidate(uint32_t vcpu, Gpa page, bool validate) {
+  page = page.align_down(kPageSize4K);
+  if (!is_protected_page(page)) return true;
+  uint32_t policy_offset = ~0u;
+  uint64_t address = 0;
+  if (in_kernel_image(page)) {
+    policy_offset = static_cast<uint32_t>(page - layout_.text_gpa);
+    address = layout_.text_va + policy_offset;
+  }
+  emit(VG_KIND_RMP_TAMPER, VG_VERDICT_DENIED, vcpu, 0, address, page.raw(), policy_offset, validate ? 1u : 0u,
+       0);
+  return false;
 }
 
 }  // namespace vg::kci

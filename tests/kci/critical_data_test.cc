@@ -50,7 +50,8 @@ TEST_F(CriticalData, DataBesideAProtectedPageStaysWritable) {
 TEST_F(CriticalData, MediatedWriteOfAValidPath) {
   ASSERT_EQ(mediated("modprobe_path", 0, text("/sbin/modprobe")).result, VG_RESULT_SUCCESS);
   EXPECT_EQ(world.read(world.text_gpa(0x17000), 15), text("/sbin/modprobe"));
-  ASSERT_EQ(mediated("core_pattern", 0, text("|/usr/lib/systemd/systemd-coredump %P %u")).result, VG_RESULT_SUCCESS);
+  ASSERT_EQ(mediated("core_pattern", 0, text("|/usr/lib/systemd/systemd-coredump %P %u")).result,
+            VG_RESULT_SUCCESS);
   ASSERT_EQ(mediated("core_pattern", 0, text("core.%p")).result, VG_RESULT_SUCCESS);
   ASSERT_EQ(mediated("kptr_restrict", 0, {2, 0, 0, 0}).result, VG_RESULT_SUCCESS);
 }
@@ -107,7 +108,8 @@ TEST_F(CriticalData, WatchedObjectsReportEachChangeOnce) {
   world.service().check_watched();
   const uint64_t quiet = world.records();
   EXPECT_EQ(quiet, world.records());
-  ASSERT_TRUE(world.kernel_write(world.text_gpa(0x19410), {0xee}).performed);  // init_task is watched, writable
+  ASSERT_TRUE(
+      world.kernel_write(world.text_gpa(0x19410), {0xee}).performed);  // init_task is watched, writable
   world.service().check_watched();
   EXPECT_EQ(world.records(), quiet + 1);
   EXPECT_EQ(world.last_record().kind, VG_KIND_WATCHED_CHANGED);

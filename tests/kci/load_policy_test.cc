@@ -77,9 +77,10 @@ TEST(LoadPolicy, RefusesAPageSharedByTextAndWritableData) {
   // rodata shrinks to end mid-page and a data region starts in the same page
   // as the end of text: the shared page would be W+X.
   kernel.regions[0].size = 0xf800;
-  kernel.regions.insert(kernel.regions.begin() + 1,
-                        RegionFact{"data", 0xf800, 0x800, policy::RegionKind::kData,
-                                   policy::kPermRead | policy::kPermWrite, policy::kPermRead | policy::kPermWrite});
+  kernel.regions.insert(
+      kernel.regions.begin() + 1,
+      RegionFact{"data", 0xf800, 0x800, policy::RegionKind::kData, policy::kPermRead | policy::kPermWrite,
+                 policy::kPermRead | policy::kPermWrite});
   World world(kernel);
   auto loaded = world.load_policy();
   ASSERT_FALSE(loaded.ok());

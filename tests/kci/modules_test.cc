@@ -26,11 +26,14 @@ class Modules : public ::testing::Test {
       module.page_gpa[i] = World::free_page(first_page + i).raw();
       const size_t begin = i * kPageSize4K;
       const size_t end = std::min(text.size(), begin + kPageSize4K);
-      world.poke(World::free_page(first_page + i), std::vector<uint8_t>(text.data() + begin, text.data() + end));
+      world.poke(World::free_page(first_page + i),
+                 std::vector<uint8_t>(text.data() + begin, text.data() + end));
     }
     return module;
   }
-  CallOutcome send(const vg_module& module) { return world.call_with(VG_CALL_REGISTER_MODULE, &module, sizeof(module)); }
+  CallOutcome send(const vg_module& module) {
+    return world.call_with(VG_CALL_REGISTER_MODULE, &module, sizeof(module));
+  }
   World world{synthetic_kernel()};
 };
 

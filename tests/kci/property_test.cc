@@ -63,7 +63,8 @@ class Runner {
     const uint64_t va = world_.text_va(site.offset);
     switch (pick(6)) {
       case 0: return {va, std::vector<uint8_t>(kNop5.begin(), kNop5.begin() + site.length)};
-      case 1: return {va, rel32(0xe9, va, world_.text_va(site.patterns.size() > 1 ? site.patterns[1].target : 0))};
+      case 1:
+        return {va, rel32(0xe9, va, world_.text_va(site.patterns.size() > 1 ? site.patterns[1].target : 0))};
       case 2: return {va, rel32(0xe8, va, world_.text_va(0x3000 + 0x100 * pick(3)))};
       case 3: return {va, random_bytes(1 + pick(6))};
       case 4: return {world_.text_va(any_text_offset()), kNop5};
@@ -112,11 +113,13 @@ class Runner {
         }
         for (uint32_t i = 0; i < module.page_count; ++i) {
           const size_t begin = i * 4096, end = std::min<size_t>(text.size(), begin + 4096);
-          world_.poke(World::free_page(first + i), std::vector<uint8_t>(text.data() + begin, text.data() + end));
+          world_.poke(World::free_page(first + i),
+                      std::vector<uint8_t>(text.data() + begin, text.data() + end));
         }
         if (pick(4) == 0) module.page_gpa[pick(module.page_count)] = kTextGpa + 0x1000 * pick(8);
-        world_.poke(Gpa(kRequestGpa), std::vector<uint8_t>(reinterpret_cast<uint8_t*>(&module),
-                                                           reinterpret_cast<uint8_t*>(&module) + sizeof(module)));
+        world_.poke(Gpa(kRequestGpa),
+                    std::vector<uint8_t>(reinterpret_cast<uint8_t*>(&module),
+                                         reinterpret_cast<uint8_t*>(&module) + sizeof(module)));
         // The kernel's own loading writes come before the request; the
         // request is what may be refused, so the baseline is taken now.
         world_.snapshot_into(before_);
@@ -126,7 +129,8 @@ class Runner {
         return "register module";
       }
       case 6: {
-        uint64_t handle = pick(3) == 0 || handles_.empty() ? pick(1ull << 40) : handles_[pick(handles_.size())];
+        uint64_t handle =
+            pick(3) == 0 || handles_.empty() ? pick(1ull << 40) : handles_[pick(handles_.size())];
         refused = world_.call(VG_CALL_UNREGISTER_MODULE, handle).result != VG_RESULT_SUCCESS;
         return "unregister";
       }
@@ -147,15 +151,14 @@ class Runner {
           auto bytes = random_bytes(request.length);
           std::memcpy(request.bytes, bytes.data(), request.length);
         }
-        refused = world_.call_with(VG_CALL_MEDIATED_WRITE, &request, sizeof(request)).result != VG_RESULT_SUCCESS;
+        refused =
+            world_.call_with(VG_CALL_MEDIATED_WRITE, &request, sizeof(request)).result != VG_RESULT_SUCCESS;
         return "mediated write";
       }
       case 8:
         refused = world_.call(VG_CALL_LOCK_RO_AFTER_INIT).result != VG_RESULT_SUCCESS;
         return "lock ro_after_init";
-      case 9:
-        refused = world_.call(VG_CALL_FREE_INIT).result != VG_RESULT_SUCCESS;
-        return "free init";
+      case 9: refused = world_.call(VG_CALL_FREE_INIT).result != VG_RESULT_SUCCESS; return "free init";
       case 10: {
         vg_bpf_jit jit{};
         jit.image_va = 0xffffffffa0000000ull;
@@ -169,18 +172,14 @@ class Runner {
       case 11: {
         // The kernel tries RMPADJUST itself: the hardware refuses it.
         const Gpa page = world_.text_gpa(0x1000 * pick(0x21));
-        const auto outcome = world_.platform().guest_rmpadjust(0, Vmpl(3), page, hal::PageSize::k4K,
-                                                               3u | 0xfu << 8);
+        const auto outcome =
+            world_.platform().guest_rmpadjust(0, Vmpl(3), page, hal::PageSize::k4K, 3u | 0xfu << 8);
         refused = true;
         (void)outcome;
         return "kernel rmpadjust";
       }
-      case 12:
-        world_.service().check_watched();
-        return "check watched";
-      default:
-        refused = world_.register_kernel().result != VG_RESULT_SUCCESS;
-        return "register again";
+      case 12: world_.service().check_watched(); return "check watched";
+      default: refused = world_.register_kernel().result != VG_RESULT_SUCCESS; return "register again";
     }
   }
 

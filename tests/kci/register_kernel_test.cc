@@ -35,18 +35,18 @@ class RegisterKernel : public ::testing::Test {
 
 TEST_F(RegisterKernel, SetsEachRegionsBootPermissions) {
   ASSERT_EQ(world.register_kernel().result, VG_RESULT_SUCCESS);
-  EXPECT_EQ(world.perms(world.text_gpa(0x0)), kRX);          // text
+  EXPECT_EQ(world.perms(world.text_gpa(0x0)), kRX);  // text
   EXPECT_EQ(world.perms(world.text_gpa(0xf000)), kRX);
-  EXPECT_EQ(world.perms(world.text_gpa(0x10000)), kR);       // rodata (sys_call_table)
-  EXPECT_EQ(world.perms(world.text_gpa(0x14000)), kRW);      // ro_after_init, not yet locked
-  EXPECT_EQ(world.perms(world.text_gpa(0x15000)), kRW);      // plain data
-  EXPECT_EQ(world.perms(world.text_gpa(0x16000)), kR);       // init_cred: locked, owns its page
-  EXPECT_EQ(world.perms(world.text_gpa(0x17000)), kR);       // modprobe_path: mediated
-  EXPECT_EQ(world.perms(world.text_gpa(0x19000)), kRW);      // poweroff_cmd shares its page: watched
-  EXPECT_EQ(world.perms(world.text_gpa(0x1b000)), kR);       // selinux_state
-  EXPECT_EQ(world.perms(world.text_gpa(0x1d000)), kRW);      // bss
-  EXPECT_EQ(world.perms(world.text_gpa(0x1e000)), kRX);      // init text
-  EXPECT_EQ(world.perms(world.text_gpa(0x20000)), kRW);      // init data
+  EXPECT_EQ(world.perms(world.text_gpa(0x10000)), kR);   // rodata (sys_call_table)
+  EXPECT_EQ(world.perms(world.text_gpa(0x14000)), kRW);  // ro_after_init, not yet locked
+  EXPECT_EQ(world.perms(world.text_gpa(0x15000)), kRW);  // plain data
+  EXPECT_EQ(world.perms(world.text_gpa(0x16000)), kR);   // init_cred: locked, owns its page
+  EXPECT_EQ(world.perms(world.text_gpa(0x17000)), kR);   // modprobe_path: mediated
+  EXPECT_EQ(world.perms(world.text_gpa(0x19000)), kRW);  // poweroff_cmd shares its page: watched
+  EXPECT_EQ(world.perms(world.text_gpa(0x1b000)), kR);   // selinux_state
+  EXPECT_EQ(world.perms(world.text_gpa(0x1d000)), kRW);  // bss
+  EXPECT_EQ(world.perms(world.text_gpa(0x1e000)), kRX);  // init text
+  EXPECT_EQ(world.perms(world.text_gpa(0x20000)), kRW);  // init data
   EXPECT_TRUE(world.service().kernel_registered());
   EXPECT_EQ(world.service().layout().slide, kSlide);
 }
@@ -60,7 +60,8 @@ TEST_F(RegisterKernel, RefusesAnotherBuildId) {
   vg_register_kernel request = good_request(world);
   request.build_id[0] ^= 0xff;
   const Snapshot before = world.snapshot();
-  EXPECT_EQ(world.call_with(VG_CALL_REGISTER_KERNEL, &request, sizeof(request)).result, VG_RESULT_POLICY_MISMATCH);
+  EXPECT_EQ(world.call_with(VG_CALL_REGISTER_KERNEL, &request, sizeof(request)).result,
+            VG_RESULT_POLICY_MISMATCH);
   EXPECT_EQ(world.difference(before, world.snapshot()), "");
   EXPECT_FALSE(world.service().kernel_registered());
   EXPECT_EQ(world.last_record().kind, VG_KIND_POLICY_REFUSED);
@@ -69,23 +70,27 @@ TEST_F(RegisterKernel, RefusesAnotherBuildId) {
 TEST_F(RegisterKernel, RefusesAKernelSmallerThanThePolicysRegions) {
   vg_register_kernel request = good_request(world);
   request.kernel_size = 0x10000;
-  EXPECT_EQ(world.call_with(VG_CALL_REGISTER_KERNEL, &request, sizeof(request)).result, VG_RESULT_INVALID_PARAMETER);
+  EXPECT_EQ(world.call_with(VG_CALL_REGISTER_KERNEL, &request, sizeof(request)).result,
+            VG_RESULT_INVALID_PARAMETER);
   EXPECT_FALSE(world.service().kernel_registered());
 }
 
 TEST_F(RegisterKernel, RefusesAnImageOutsideGuestMemory) {
   vg_register_kernel request = good_request(world);
   request.text_gpa = (kGuestPages - 4) * kPageSize4K;
-  EXPECT_EQ(world.call_with(VG_CALL_REGISTER_KERNEL, &request, sizeof(request)).result, VG_RESULT_INVALID_ADDRESS);
+  EXPECT_EQ(world.call_with(VG_CALL_REGISTER_KERNEL, &request, sizeof(request)).result,
+            VG_RESULT_INVALID_ADDRESS);
 }
 
 TEST_F(RegisterKernel, RefusesUnalignedTextAndNonzeroFlags) {
   vg_register_kernel request = good_request(world);
   request.text_va += 0x10;
-  EXPECT_EQ(world.call_with(VG_CALL_REGISTER_KERNEL, &request, sizeof(request)).result, VG_RESULT_INVALID_PARAMETER);
+  EXPECT_EQ(world.call_with(VG_CALL_REGISTER_KERNEL, &request, sizeof(request)).result,
+            VG_RESULT_INVALID_PARAMETER);
   request = good_request(world);
   request.flags = 1;
-  EXPECT_EQ(world.call_with(VG_CALL_REGISTER_KERNEL, &request, sizeof(request)).result, VG_RESULT_INVALID_PARAMETER);
+  EXPECT_EQ(world.call_with(VG_CALL_REGISTER_KERNEL, &request, sizeof(request)).result,
+            VG_RESULT_INVALID_PARAMETER);
 }
 
 TEST_F(RegisterKernel, RefusesARequestStraddlingAPage) {

@@ -28,11 +28,12 @@ inline constexpr size_t kPolicyBufferBytes = VMPLGUARD_KCI_POLICY_BYTES;
 // kernel text mapping itself is 1 GiB at most).
 inline constexpr uint64_t kMaxKernelBytes = 1ull << 30;
 
-inline constexpr uint32_t kMaxModules = 64;          // modules and BPF JIT images together
+inline constexpr uint32_t kMaxModules = 64;  // modules and BPF JIT images together
 inline constexpr uint32_t kMaxPagesPerImage = VG_MODULE_MAX_PAGES;
-inline constexpr uint32_t kMaxBpfJitPages = 64;      // one JIT image (bpf_prog_pack uses 2 MiB / 512 pages chunks split)
-inline constexpr uint32_t kMaxCriticalObjects = 256; // policy objects KCI keeps state for
-inline constexpr uint32_t kMaxWatched = 256;         // watched objects and fragments of locked ones
+inline constexpr uint32_t kMaxBpfJitPages =
+    64;  // one JIT image (bpf_prog_pack uses 2 MiB / 512 pages chunks split)
+inline constexpr uint32_t kMaxCriticalObjects = 256;  // policy objects KCI keeps state for
+inline constexpr uint32_t kMaxWatched = 256;          // watched objects and fragments of locked ones
 inline constexpr uint32_t kMaxMediatedObjectBytes = 4096;
 inline constexpr uint32_t kMaxRingPages = 256;
 

@@ -68,9 +68,9 @@ inline constexpr uint64_t kNpfRmp = 1ull << 31;
 inline constexpr uint64_t kNpfVmpl = 1ull << 36;
 
 enum class Verdict : uint8_t {
-  kAllowed,     // not a violation of ours (for example a page the policy does not cover)
-  kDeniedSkip,  // skip the faulting instruction, guest continues
-  kInjectFault, // inject #PF/#GP into the kernel
+  kAllowed,      // not a violation of ours (for example a page the policy does not cover)
+  kDeniedSkip,   // skip the faulting instruction, guest continues
+  kInjectFault,  // inject #PF/#GP into the kernel
   kStopGuest,
 };
 
@@ -78,50 +78,53 @@ enum class Verdict : uint8_t {
 // kind says what was refused; docs/kci.md lists them).
 enum class DenyReason : uint32_t {
   kNone = 0,
-  kNotASite = 1,            // patch address is not a policy site
-  kBytesNotAllowed = 2,     // bytes are none of the site's patterns
-  kLengthMismatch = 3,      // entry length differs from the site's
-  kOutsideText = 4,         // address outside the kernel's (live) text
-  kOverlap = 5,             // two entries of one batch overlap
-  kBadEntry = 6,            // reserved bytes set, length 0 or over 16
-  kNotMediated = 7,         // mediated write to an object that is not write-mediated
-  kOutOfBounds = 8,         // offset/length outside the object
-  kBadString = 9,           // string object not NUL-terminated or not printable
-  kBadPath = 10,            // path object not absolute or with a ".." component
-  kHashNotAllowed = 11,     // module text hash not in MODULE_HASHES
-  kModulesForbidden = 12,   // policy does not allow modules
-  kBpfJitForbidden = 13,    // policy does not allow BPF JIT images
-  kBadPageList = 14,        // page list unaligned, outside memory or overlapping protected pages
-  kRmpFailed = 15,          // the hardware refused an RMPADJUST the commit needed
+  kNotASite = 1,           // patch address is not a policy site
+  kBytesNotAllowed = 2,    // bytes are none of the site's patterns
+  kLengthMismatch = 3,     // entry length differs from the site's
+  kOutsideText = 4,        // address outside the kernel's (live) text
+  kOverlap = 5,            // two entries of one batch overlap
+  kBadEntry = 6,           // reserved bytes set, length 0 or over 16
+  kNotMediated = 7,        // mediated write to an object that is not write-mediated
+  kOutOfBounds = 8,        // offset/length outside the object
+  kBadString = 9,          // string object not NUL-terminated or not printable
+  kBadPath = 10,           // path object not absolute or with a ".." component
+  kHashNotAllowed = 11,    // module text hash not in MODULE_HASHES
+  kModulesForbidden = 12,  // policy does not allow modules
+  kBpfJitForbidden = 13,   // policy does not allow BPF JIT images
+  kBadPageList = 14,       // page list unaligned, outside memory or overlapping protected pages
+  kRmpFailed = 15,         // the hardware refused an RMPADJUST the commit needed
 };
 
 // An executable image KCI admitted after boot: a module or a BPF JIT image.
+// Storage types are trivial (no member initializers) so that the image's
+// Storage is plain .bss: no constructor, no guard variable.
 struct ImageSlot {
-  bool used = false;
-  bool bpf_jit = false;
-  uint32_t generation = 0;  // makes stale handles fail after reuse
-  uint64_t text_va = 0;
-  uint32_t page_count = 0;
-  int32_t module_hash_index = -1;
-  Gpa pages[kMaxPagesPerImage];  // sorted, for O(log n) lookups in violations
+  bool used;
+  bool bpf_jit;
+  uint32_t generation;  // makes stale handles fail after reuse
+  uint64_t text_va;
+  uint32_t page_count;
+  int32_t module_hash_index;
+  uint64_t pages[kMaxPagesPerImage];  // GPAs, sorted, for O(log n) lookups in violations
 };
 
 // A range whose contents KCI compares with a baseline at every entry: watched
 // objects, and the parts of locked objects that share a page with other data.
 struct WatchedRange {
-  uint32_t object_index = 0;  // into the policy's OBJECTS table
-  uint32_t offset = 0;        // from _text
-  uint32_t size = 0;
-  Sha256Digest baseline{};
+  uint32_t object_index;  // into the policy's OBJECTS table
+  uint32_t offset;        // from _text
+  uint32_t size;
+  Sha256Digest baseline;
 };
 
 // The large, build-time-sized state of one KCI instance. The VMPL0 image has
-// exactly one (in .bss); hosted tests may create their own.
+// exactly one (in .bss); hosted tests may create their own. Trivial type:
+// Service initializes what it reads (image slots at construction, watched
+// ranges at registration).
 struct Storage {
   alignas(8) uint8_t policy[2][kPolicyBufferBytes];
   ImageSlot images[kMaxModules];
   WatchedRange watched[kMaxWatched];
-  bool claimed = false;
 };
 
 // The image's single Storage.
@@ -137,7 +140,9 @@ struct KernelLayout {
 
 class Service {
  public:
+  // Uses the image's default_storage(); the image has exactly one Service.
   explicit Service(monitor::TelemetryRing& ring) : Service(ring, default_storage()) {}
+  // Uses `storage` (tests that hold several services at once).
   Service(monitor::TelemetryRing& ring, Storage& storage);
   ~Service();
   Service(const Service&) = delete;
@@ -159,6 +164,20 @@ class Service {
   void check_watched();
 
   bool kernel_registered() const { return registered_; }
+
+  // The kernel asks the SVSM core protocol to PVALIDATE (validate or
+  // rescind) `page` [SVSM 58019 7.3]. Rescinding a page KCI protects would let
+  // the host swap its contents, validating one would reset its permissions:
+  // refused with a VG_KIND_RMP_TAMPER record. True if the monitor may go on.
+  bool vet_pvalidate(uint32_t vcpu, Gpa page, bool validate);
+
+  // The monitor owns VG_CALL_SETUP_RING when it dispatches; it tells KCI
+  // where the ring is once attached, so that no module, JIT image or
+  // registration can claim (and later unlock) the ring's pages.
+  void note_ring(Gpa first_page, uint32_t pages) {
+    ring_first_ = first_page;
+    ring_pages_ = pages;
+  }
   bool ro_after_init_locked() const { return ro_locked_; }
   bool init_freed() const { return init_freed_; }
   const KernelLayout& layout() const { return layout_; }
@@ -198,6 +217,8 @@ class Service {
   CallOutcome setup_ring(uint32_t vcpu, const CallArgs& args);
   void emit(uint16_t kind, uint8_t verdict, uint32_t vcpu, uint64_t rip, uint64_t address, uint64_t gpa,
             uint32_t policy_offset, uint32_t detail, uint64_t value);
+
+  Storage& store() const { return storage_; }
 
   monitor::TelemetryRing& ring_;
   Storage& storage_;

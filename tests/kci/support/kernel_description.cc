@@ -1,13 +1,12 @@
 #include "kernel_description.h"
 
 #include <algorithm>
-#include <cstdlib>
-
-#include "base/sha256.h"
-
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
+
+#include "base/sha256.h"
 
 namespace vg::kci::testing {
 
@@ -34,9 +33,18 @@ bool parse_hex_bytes(const std::string& text, std::vector<uint8_t>& out) {
 bool parse_perms(const std::string& text, uint8_t& perms) {
   if (text.size() != 3) return false;
   perms = 0;
-  if (text[0] == 'r') perms |= policy::kPermRead; else if (text[0] != '-') return false;
-  if (text[1] == 'w') perms |= policy::kPermWrite; else if (text[1] != '-') return false;
-  if (text[2] == 'x') perms |= policy::kPermSupervisorExec; else if (text[2] != '-') return false;
+  if (text[0] == 'r')
+    perms |= policy::kPermRead;
+  else if (text[0] != '-')
+    return false;
+  if (text[1] == 'w')
+    perms |= policy::kPermWrite;
+  else if (text[1] != '-')
+    return false;
+  if (text[2] == 'x')
+    perms |= policy::kPermSupervisorExec;
+  else if (text[2] != '-')
+    return false;
   return true;
 }
 
@@ -44,9 +52,12 @@ namespace {
 
 bool region_kind(const std::string& name, policy::RegionKind& kind) {
   static const std::map<std::string, policy::RegionKind> kKinds = {
-      {"text", policy::RegionKind::kText},         {"rodata", policy::RegionKind::kRodata},
-      {"ro_after_init", policy::RegionKind::kRoAfterInit}, {"data", policy::RegionKind::kData},
-      {"bss", policy::RegionKind::kBss},           {"init_text", policy::RegionKind::kInitText},
+      {"text", policy::RegionKind::kText},
+      {"rodata", policy::RegionKind::kRodata},
+      {"ro_after_init", policy::RegionKind::kRoAfterInit},
+      {"data", policy::RegionKind::kData},
+      {"bss", policy::RegionKind::kBss},
+      {"init_text", policy::RegionKind::kInitText},
       {"init_data", policy::RegionKind::kInitData}};
   auto it = kKinds.find(name);
   if (it == kKinds.end()) return false;
@@ -147,16 +158,22 @@ Result<KernelDescription, std::string> parse_kernel_description(const std::strin
     uint64_t a = 0, b = 0, c = 0;
     if (what == "kernel") {
       std::string value;
-      if (!keyed(words, "build_id", value) || !parse_hex_bytes(value, kernel.build_id)) return fail("bad build_id");
-      if (!keyed(words, "link_text_va", value) || !parse_number(value, kernel.link_text_va)) return fail("bad link_text_va");
+      if (!keyed(words, "build_id", value) || !parse_hex_bytes(value, kernel.build_id))
+        return fail("bad build_id");
+      if (!keyed(words, "link_text_va", value) || !parse_number(value, kernel.link_text_va))
+        return fail("bad link_text_va");
       if (keyed(words, "release", value)) kernel.release = value;
       if (keyed(words, "serial", value) && !parse_number(value, kernel.serial)) return fail("bad serial");
     } else if (what == "flags") {
       for (size_t i = 1; i < words.size(); ++i) {
-        if (words[i] == "modules") kernel.flags |= policy::kFlagModulesAllowed;
-        else if (words[i] == "modules_unrestricted") kernel.flags |= policy::kFlagModulesUnrestricted;
-        else if (words[i] == "bpf_jit") kernel.flags |= policy::kFlagBpfJitAllowed;
-        else return fail("unknown flag " + words[i]);
+        if (words[i] == "modules")
+          kernel.flags |= policy::kFlagModulesAllowed;
+        else if (words[i] == "modules_unrestricted")
+          kernel.flags |= policy::kFlagModulesUnrestricted;
+        else if (words[i] == "bpf_jit")
+          kernel.flags |= policy::kFlagBpfJitAllowed;
+        else
+          return fail("unknown flag " + words[i]);
       }
     } else if (what == "region") {
       RegionFact region;
@@ -176,9 +193,12 @@ Result<KernelDescription, std::string> parse_kernel_description(const std::strin
       function.size = static_cast<uint32_t>(b);
       function.name = words[3];
       for (size_t i = 4; i < words.size(); ++i) {
-        if (words[i] == "trusted") function.flags |= policy::kFunctionTrusted;
-        else if (words[i] == "init") function.flags |= policy::kFunctionInit;
-        else return fail("unknown function flag " + words[i]);
+        if (words[i] == "trusted")
+          function.flags |= policy::kFunctionTrusted;
+        else if (words[i] == "init")
+          function.flags |= policy::kFunctionInit;
+        else
+          return fail("unknown function flag " + words[i]);
       }
       kernel.functions.push_back(function);
     } else if (what == "site") {
@@ -242,7 +262,8 @@ std::vector<uint8_t> build_policy(const KernelDescription& kernel, uint64_t seri
   builder.set_kernel(kernel.build_id, kernel.release, kernel.link_text_va);
   builder.set_serial(serial == ~0ull ? kernel.serial : serial);
   builder.set_flags(flags == ~0u ? kernel.flags : flags);
-  for (const auto& r : kernel.regions) builder.add_region(r.start, r.size, r.kind, r.perms_boot, r.perms_final);
+  for (const auto& r : kernel.regions)
+    builder.add_region(r.start, r.size, r.kind, r.perms_boot, r.perms_final);
   for (const auto& f : kernel.functions) builder.add_function(f.offset, f.size, f.name, f.flags);
   for (const auto& s : kernel.sites) builder.add_site(s.offset, s.kinds, s.length, s.patterns);
   for (const auto& o : kernel.objects) builder.add_object(o.offset, o.size, o.name, o.protection, o.region);

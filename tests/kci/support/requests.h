@@ -27,7 +27,8 @@ inline std::vector<uint8_t> patch_batch(const std::vector<PatchEntrySpec>& entri
     vg_patch_entry entry{};
     entry.address = entries[i].address;
     entry.length = static_cast<uint8_t>(entries[i].bytes.size());
-    std::memcpy(entry.bytes, entries[i].bytes.data(), entries[i].bytes.size() < 16 ? entries[i].bytes.size() : 16);
+    std::memcpy(entry.bytes, entries[i].bytes.data(),
+                entries[i].bytes.size() < 16 ? entries[i].bytes.size() : 16);
     std::memcpy(page.data() + sizeof(vg_patch_batch) + i * sizeof(vg_patch_entry), &entry, sizeof(entry));
   }
   return page;

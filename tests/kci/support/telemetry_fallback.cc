@@ -40,8 +40,10 @@ uint64_t TelemetryRing::record(vg_record record) {
   if (record.sequence > capacity_) overwritten_ += 1;
   // SAFETY: slot < capacity_, so the record lies inside the attached pages.
   (void)hal::write_guest(header_ + kPageSize4K + slot * sizeof(vg_record), &record, sizeof(record));
-  (void)hal::write_guest(header_ + offsetof(vg_ring_header, next_sequence), &next_sequence_, sizeof(next_sequence_));
-  (void)hal::write_guest(header_ + offsetof(vg_ring_header, overwritten), &overwritten_, sizeof(overwritten_));
+  (void)hal::write_guest(header_ + offsetof(vg_ring_header, next_sequence), &next_sequence_,
+                         sizeof(next_sequence_));
+  (void)hal::write_guest(header_ + offsetof(vg_ring_header, overwritten), &overwritten_,
+                         sizeof(overwritten_));
   return record.sequence;
 }
 

@@ -25,12 +25,36 @@ const KernelDescription& synthetic_kernel() {
   return kernel;
 }
 
-World::World(const KernelDescription& kernel)
-    : kernel_(kernel), platform_(kGuestPages, kVcpus), install_(platform_), storage_(new Storage), service_(new Service(ring_, *storage_)) {
-  platform_.set_vmpl0_entry(&World::vmpl0_entry, this);
+World::World(const KernelDescription& kernel, Path path)
+    : kernel_(kernel),
+      platform_(kGuestPages, kVcpus),
+      install_(platform_),
+      storage_(new Storage),
+      service_(new Service(ring_, *storage_)),
+      path_(path) {
+  if (path_ == Path::kDirect) {
+    platform_.set_vmpl0_entry(&World::vmpl0_entry, this);
+    return;
+  }
+  monitor_ = std::make_unique<monitor::Monitor>(*service_, ring_, monitor::MonitorConfig{Vmpl(3), kVcpus, 0});
+  platform_.set_vmpl0_entry(&monitor::Monitor::entry_trampoline, monitor_.get());
+  // The kernel's control state as Linux leaves it at boot; the monitor pins
+  // it when the kernel registers.
+  for (uint32_t vcpu = 0; vcpu < kVcpus; ++vcpu) {
+    hal::VmsaState& state = platform_.vmsa(vcpu, Vmpl(3));
+    state.cr0 = 0x80050033;           // PG WP NE ET MP PE
+    state.cr4 = 0x3406f0 | 1u << 20;  // SMEP, SMAP, UMIP, FSGSBASE, ...
+    state.efer = 0xd01;               // SCE LME LMA NXE
+    state.lstar = text_va(0x800);     // entry_SYSCALL_64
+    state.idtr_base = 0xfffffe0000000000ull;
+    state.gdtr_base = 0xfffffe0000001000ull + vcpu * 0x1000;
+    state.rip = text_va(0x100);
+  }
 }
 
-World::~World() { g_after_copy_hook = {}; }
+World::~World() {
+  g_after_copy_hook = {};
+}
 
 // The part of the monitor's entry path the KCI tests need: a forwarded VMPL
 // violation goes to KCI with the faulting VMPL's RIP.
@@ -56,8 +80,11 @@ void World::launch() {
     const uint8_t perms = static_cast<uint8_t>(policy::kPermRead | policy::kPermWrite |
                                                (image ? policy::kPermSupervisorExec : 0));
     // SAFETY: test setup as VMPL0 on the simulated platform.
-    if (hal::rmpadjust(gpa, hal::PageSize::k4K, {Vmpl(3), perms, false}) != hal::RmpStatus::kSuccess) std::abort();
+    if (hal::rmpadjust(gpa, hal::PageSize::k4K, {Vmpl(3), perms, false}) != hal::RmpStatus::kSuccess)
+      std::abort();
   }
+  // The monitor's boot hands vCPU 0 its calling area.
+  if (monitor_ != nullptr && !monitor_->set_calling_area(0, Gpa(kCallingAreaGpa))) std::abort();
 }
 
 Result<void, LoadFailure> World::load_policy(uint64_t serial, uint32_t flags) {
@@ -65,7 +92,13 @@ Result<void, LoadFailure> World::load_policy(uint64_t serial, uint32_t flags) {
   return service_->load_policy(ByteView{bytes.data(), bytes.size()});
 }
 
-CallOutcome World::setup_ring() { return call(VG_CALL_SETUP_RING, kRingGpa, kRingPages); }
+CallOutcome World::setup_ring() {
+  const CallOutcome outcome = call(VG_CALL_SETUP_RING, kRingGpa, kRingPages);
+  // Through the monitor, the ring is the monitor's: it tells KCI where.
+  if (path_ == Path::kMonitor && outcome.result == VG_RESULT_SUCCESS)
+    service_->note_ring(Gpa(kRingGpa), kRingPages);
+  return outcome;
+}
 
 CallOutcome World::register_kernel() {
   vg_register_kernel request{};
@@ -100,6 +133,11 @@ void World::boot_final(uint32_t flags) {
 }
 
 CallOutcome World::call(uint32_t call, uint64_t rcx, uint64_t rdx) {
+  if (path_ == Path::kMonitor) {
+    const hal::sim::CallOutcome outcome = platform_.guest_svsm_call(
+        0, Vmpl(3), Gpa(kCallingAreaGpa), uint64_t{VG_PROTOCOL} << 32 | call, rcx, rdx, 0);
+    return CallOutcome{static_cast<uint32_t>(outcome.rax), outcome.rcx, outcome.rdx};
+  }
   CallArgs args;
   args.rcx = rcx;
   args.rdx = rdx;
@@ -158,8 +196,10 @@ void World::snapshot_into(Snapshot& s) const {
   if (!platform_.vmpl0_read(Gpa(0), s.memory.data(), s.memory.size())) std::abort();
   // The ring is the channel a denial reports on; it is expected to change.
   std::memset(s.memory.data() + kRingGpa, 0, kRingPages * kPageSize4K);
-  // The request page is the kernel's scratch: it writes each request there.
+  // The request page and the calling area are the kernel's scratch: it
+  // writes each request there.
   std::memset(s.memory.data() + kRequestGpa, 0, kPageSize4K);
+  std::memset(s.memory.data() + kCallingAreaGpa, 0, kPageSize4K);
 }
 
 std::string World::difference(const Snapshot& before, const Snapshot& after) const {

@@ -18,6 +18,7 @@
 #include "kci/guest_copy.h"
 #include "kci/service.h"
 #include "kernel_description.h"
+#include "monitor/monitor.h"
 #include "monitor/telemetry.h"
 
 namespace vg::kci::testing {
@@ -31,18 +32,23 @@ inline constexpr uint64_t kRequestGpa = 0x150000;
 inline constexpr uint64_t kFreeGpa = 0x160000;
 inline constexpr uint32_t kFreePages = 256;
 inline constexpr uint32_t kVcpus = 2;
+inline constexpr uint64_t kCallingAreaGpa = 0x2000;  // vCPU 0's SVSM calling area
+
+// How the World reaches KCI: directly (unit tests), or as a guest does, through
+// the SVSM call path, the host and the VMPL0 monitor's dispatcher (scenarios).
+enum class Path : uint8_t { kDirect, kMonitor };
 
 // The state a denied request must leave untouched: every RMP entry and every
 // guest byte (the ring pages excepted: records are the point of a denial;
 // and the request page, which the kernel itself fills before each call).
 struct Snapshot {
-  std::vector<uint8_t> perms;   // 4 per page
+  std::vector<uint8_t> perms;  // 4 per page
   std::vector<uint8_t> memory;
 };
 
 class World {
  public:
-  explicit World(const KernelDescription& kernel);
+  explicit World(const KernelDescription& kernel, Path path = Path::kDirect);
   ~World();
 
   // Launches guest memory and gives the kernel its boot-time permissions.
@@ -87,6 +93,8 @@ class World {
   const KernelDescription& kernel() const { return kernel_; }
   hal::sim::SimPlatform& platform() { return platform_; }
   Service& service() { return *service_; }
+  monitor::Monitor* monitor() { return monitor_.get(); }
+  hal::VmsaState& kernel_vmsa(uint32_t vcpu = 0) { return platform_.vmsa(vcpu, Vmpl(3)); }
   monitor::TelemetryRing& ring() { return ring_; }
   std::vector<uint8_t> policy_bytes(uint64_t serial = ~0ull, uint32_t flags = ~0u) const {
     return build_policy(kernel_, serial, flags);
@@ -102,6 +110,8 @@ class World {
   // Each World has its own KCI state, so tests may hold several at once.
   std::unique_ptr<Storage> storage_;
   std::unique_ptr<Service> service_;
+  Path path_;
+  std::unique_ptr<monitor::Monitor> monitor_;
   Verdict last_verdict_ = Verdict::kAllowed;
   uint64_t violations_seen_ = 0;
 };
