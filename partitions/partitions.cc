@@ -292,4 +292,25 @@ Result<void, PartitionError> Partitions::create_vmsa(DomainId id, uint32_t vcpu,
   return Ok{};
 }
 
+Result<void, PartitionError> Partitions::delete_vmsa(Gpa page) {
+  PageRecord* record = find(Pfn::of(page));
+  if (record == nullptr || !record->vmsa) return Err{PartitionError::kNotOwner};
+  // SAFETY: clears the VMSA bit of a page the monitor itself made a VMSA;
+  // the page gets no permissions until it is handed back below.
+  if (hal::rmpadjust(page, hal::PageSize::k4K, hal::RmpAdjustAttributes{Vmpl(1), 0, false}) !=
+      hal::RmpStatus::kSuccess) {
+    return Err{PartitionError::kHardwareRefused};
+  }
+  for (uint32_t vcpu = 0; vcpu < vcpus_; ++vcpu) {
+    for (uint64_t& pfn : vmsa_pfn_[vcpu]) {
+      if (pfn == record->pfn.raw()) pfn = 0;
+    }
+  }
+  PageRecord returned = *record;
+  returned.vmsa = false;
+  remove_record(record);
+  (void)set_perms(returned, Vmpl(3), kKernelDataPerms);
+  return Ok{};
+}
+
 }  // namespace vg::partitions

@@ -70,6 +70,9 @@ class Partitions {
   // Makes `page` (a kernel page) the VMSA of (vcpu, the domain's VMPL).
   Result<void, PartitionError> create_vmsa(DomainId domain, uint32_t vcpu, Gpa page);
 
+  // Turns a VMSA page made by create_vmsa back into a kernel data page.
+  Result<void, PartitionError> delete_vmsa(Gpa page);
+
   const Domain* domain(DomainId id) const;
   DomainId current(uint32_t vcpu) const { return current_[vcpu]; }
   DomainId resident(Vmpl vmpl) const { return resident_[vmpl.raw()]; }
