@@ -129,6 +129,11 @@ void SimPlatform::set_vmpl0_entry(EntryFunction entry, void* context) {
   entry_context_ = context;
 }
 
+void SimPlatform::host_report_exit(uint32_t vcpu, const ExitInfo& info) {
+  VG_ASSERT(vcpu < vcpus_);
+  enter_vmpl0(vcpu, info);
+}
+
 void SimPlatform::enter_vmpl0(uint32_t vcpu, const ExitInfo& info) {
   pending_exit_[vcpu] = info;
   const uint32_t previous_vcpu = current_vcpu_;

@@ -33,6 +33,18 @@ class TelemetryRing {
   // The last record written, for tests and for the monitor's own log.
   const vg_record& last() const { return last_; }
 
+  // Additions (additive to the original interface):
+  // The kernel consumed every record up to `sequence` (VG_CALL_ACK_RING).
+  // Returns false for a sequence the ring never produced; an ack below the
+  // current one is ignored (acks only move forward).
+  bool acknowledge(uint64_t sequence);
+  uint64_t acknowledged() const { return ack_sequence_; }
+  uint32_t capacity() const { return capacity_; }
+  Gpa header_page() const { return header_; }
+  uint32_t pages() const { return pages_; }
+  // Largest ring the monitor accepts, header page included.
+  static constexpr uint32_t kMaxPages = 1024;
+
  private:
   bool attached_ = false;
   Gpa header_{};
@@ -41,6 +53,8 @@ class TelemetryRing {
   uint64_t overwritten_ = 0;
   uint64_t undelivered_ = 0;
   vg_record last_{};
+  uint64_t ack_sequence_ = 0;
+  uint32_t pages_ = 0;
 };
 
 }  // namespace vg::monitor

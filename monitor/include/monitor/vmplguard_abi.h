@@ -45,6 +45,7 @@ typedef uint64_t vg_u64;
 #define VG_CALL_SETUP_RING 7u       /* RCX = GPA of the ring's first page, RDX = pages */
 #define VG_CALL_BPF_JIT_MAP 8u      /* RCX = GPA of struct vg_bpf_jit */
 #define VG_CALL_FREE_INIT 9u        /* init text freed: drop its execute permission */
+#define VG_CALL_ACK_RING 10u        /* RCX = last ring sequence the kernel consumed */
 
 /* Result codes in RAX. 0 and the 0x8000_00xx range are the SVSM spec's
  * [SVSM 58019 Table 5]; vmplguard's own start at 0x8000_1000. */

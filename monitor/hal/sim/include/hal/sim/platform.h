@@ -115,6 +115,9 @@ class SimPlatform {
   bool launch_page(Gpa page, PageSize size);
   // Whether the host forwards VMPL #NPFs to VMPL0 (the host contract).
   void set_forward_vmpl_faults(bool forward) { forward_vmpl_faults_ = forward; }
+  // A host that runs VMPL0 on `vcpu` with an exit report of its choosing:
+  // models a buggy or hostile host fabricating violation exits.
+  void host_report_exit(uint32_t vcpu, const ExitInfo& info);
   // The VMPL0 image's entry point: called when the host runs VMPL0.
   using EntryFunction = void (*)(void* context, uint32_t vcpu);
   void set_vmpl0_entry(EntryFunction entry, void* context);
