@@ -190,15 +190,8 @@ void Classifier::classify_text_poke(Finding& finding) const {
   }
   // Inside the image: the write must fall inside one site and be a slice of
   // an allowed encoding (or the int3 the batch protocol puts first).
-  const auto& policy = symbolizer_.policy();
-  const policy::Site* site = nullptr;
-  for (uint32_t back = 0; back < policy::kMaxSiteLength && back <= finding.text_offset; ++back) {
-    site = policy.find_site(finding.text_offset - back);
-    if (site != nullptr) {
-      if (back >= site->length) site = nullptr;
-      break;
-    }
-  }
+  const policy::Site* site = symbolizer_.site_at_or_before(finding.text_offset);
+  if (site != nullptr && finding.text_offset - site->offset >= site->length) site = nullptr;
   if (site == nullptr) {
     finding.verdict = Verdict::kViolation;
     finding.reason = Reason::kNotASite;

@@ -60,6 +60,60 @@ Symbolizer::Symbolizer(const policy::PolicyView& policy, uint64_t runtime_text, 
   for (const auto& region : policy.regions()) {
     image_size_ = std::max(image_size_, region.start + region.size);
   }
+  cache_.resize(kCacheEntries);
+  const auto functions = policy.functions();
+  const uint64_t pages = std::min<uint64_t>(image_size_, uint64_t{UINT32_MAX} + 1) / 4096 + 2;
+  page_first_.resize(pages);
+  uint64_t index = 0;
+  for (uint64_t page = 0; page < pages; ++page) {
+    while (index < functions.count && functions[index].offset < page * 4096) ++index;
+    page_first_[page] = static_cast<uint32_t>(index);
+  }
+}
+
+const policy::Function* Symbolizer::function_at(uint32_t offset) const {
+  CacheEntry& entry = cache_[(offset * 0x9e3779b1u) >> 20 & (kCacheEntries - 1)];
+  if (entry.offset == offset) return entry.function;
+  entry.offset = offset;
+  entry.function = lookup_function(offset);
+  return entry.function;
+}
+
+const policy::Function* Symbolizer::lookup_function(uint32_t offset) const {
+  const auto functions = policy_.functions();
+  const uint64_t page = offset / 4096;
+  if (page + 1 >= page_first_.size()) return policy_.find_function(offset);
+  // The answer is the last function starting at or before `offset`: among
+  // those starting in this page, or else the last one before the page.
+  uint64_t low = page_first_[page];
+  uint64_t high = page_first_[page + 1];
+  while (low < high) {
+    const uint64_t mid = low + (high - low) / 2;
+    if (functions[mid].offset <= offset) {
+      low = mid + 1;
+    } else {
+      high = mid;
+    }
+  }
+  if (low == 0) return nullptr;
+  const policy::Function& function = functions[low - 1];
+  const uint32_t size = function.size == 0 ? 1 : function.size;
+  return offset - function.offset < size ? &function : nullptr;
+}
+
+const policy::Site* Symbolizer::site_at_or_before(uint32_t offset) const {
+  const auto sites = policy_.sites();
+  uint64_t low = 0;
+  uint64_t high = sites.count;
+  while (low < high) {
+    const uint64_t mid = low + (high - low) / 2;
+    if (sites[mid].offset <= offset) {
+      low = mid + 1;
+    } else {
+      high = mid;
+    }
+  }
+  return low == 0 ? nullptr : &sites[low - 1];
 }
 
 std::optional<uint32_t> Symbolizer::text_offset(uint64_t address) const {
@@ -73,7 +127,7 @@ std::optional<uint32_t> Symbolizer::text_offset(uint64_t address) const {
 Symbol Symbolizer::symbolize(uint64_t address) const {
   Symbol symbol;
   if (auto offset = text_offset(address)) {
-    if (const auto* function = policy_.find_function(*offset)) {
+    if (const auto* function = function_at(*offset)) {
       symbol.space = Space::kKernel;
       symbol.kernel_name = policy_.string(function->name);
       symbol.offset = *offset - function->offset;

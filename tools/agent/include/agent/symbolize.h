@@ -76,6 +76,18 @@ class Symbolizer {
   std::optional<uint32_t> text_offset(uint64_t address) const;
   Symbol symbolize(uint64_t address) const;
   const policy::CriticalObject* object_at(uint64_t address) const;
+  // The function containing `offset`, like PolicyView::find_function but
+  // through a per-page index: one table read and a search among the few
+  // functions that start in the same 4 KiB page (the hot path symbolizes
+  // up to ten addresses per event).
+  const policy::Function* function_at(uint32_t offset) const;
+  // The site with the highest offset at or below `offset`, if any.
+  const policy::Site* site_at_or_before(uint32_t offset) const;
+
+ private:
+  const policy::Function* lookup_function(uint32_t offset) const;
+
+ public:
   const policy::PolicyView& policy() const { return policy_; }
   const RuntimeMap& runtime() const { return runtime_; }
 
@@ -84,6 +96,16 @@ class Symbolizer {
   uint64_t runtime_text_;
   uint64_t image_size_;
   const RuntimeMap& runtime_;
+  // page_first_[p]: index of the first function starting at or after page p.
+  std::vector<uint32_t> page_first_;
+  // Direct-mapped cache of recent lookups: stacks repeat (a few kernel code
+  // paths do all the patching), so most frames hit. Bounded: 64 KiB.
+  struct CacheEntry {
+    uint32_t offset = UINT32_MAX;
+    const policy::Function* function = nullptr;
+  };
+  static constexpr size_t kCacheEntries = 4096;
+  mutable std::vector<CacheEntry> cache_;
 };
 
 }  // namespace vg::agent
