@@ -17,7 +17,9 @@ namespace vg::agent::testing {
 inline constexpr uint64_t kLinkText = 0xffffffff81000000ull;
 inline constexpr uint64_t kRuntimeText = 0xffffffff9a200000ull;  // KASLR slide 0x19200000
 inline constexpr uint64_t kSlide = kRuntimeText - kLinkText;
-inline uint64_t at(uint32_t offset) { return kRuntimeText + offset; }
+inline uint64_t at(uint32_t offset) {
+  return kRuntimeText + offset;
+}
 
 // Layout (offsets from _text):
 //   0x100 patched_fn   ftrace site at 0x104 (nop5 | call ftrace_caller)
@@ -25,12 +27,14 @@ inline uint64_t at(uint32_t offset) { return kRuntimeText + offset; }
 //   0x200 ftrace_caller, 0x300 victim_fn, 0x400 arch_arm_kprobe, 0x500 bpf_arch_text_copy,
 //   0x600 text_poke_memset, 0x700 register_ftrace_direct, 0x800 static call site (call any | nop5)
 //   0x20100 modprobe_path (object)
-inline std::vector<uint8_t> policy_bytes(uint32_t flags = policy::kFlagModulesAllowed | policy::kFlagBpfJitAllowed) {
+inline std::vector<uint8_t> policy_bytes(uint32_t flags = policy::kFlagModulesAllowed |
+                                                          policy::kFlagBpfJitAllowed) {
   using namespace vg::policy;
   PolicyBuilder builder;
   builder.set_kernel({0x7f, 0x76, 0xf3, 0x9f}, "6.12.117-test", kLinkText);
   builder.set_flags(flags);
-  builder.add_region(0, 0x10000, RegionKind::kText, kPermRead | kPermSupervisorExec, kPermRead | kPermSupervisorExec);
+  builder.add_region(0, 0x10000, RegionKind::kText, kPermRead | kPermSupervisorExec,
+                     kPermRead | kPermSupervisorExec);
   builder.add_region(0x20000, 0x4000, RegionKind::kData, kPermRead | kPermWrite, kPermRead | kPermWrite);
   builder.add_function(0x100, 0x80, "patched_fn", 0);
   builder.add_function(0x200, 0x40, "ftrace_caller", kFunctionTrusted);
@@ -53,7 +57,8 @@ inline std::vector<uint8_t> policy_bytes(uint32_t flags = policy::kFlagModulesAl
 struct PolicyHolder {
   explicit PolicyHolder(const std::vector<uint8_t>& bytes) : storage((bytes.size() + 7) / 8) {
     std::memcpy(storage.data(), bytes.data(), bytes.size());
-    auto parsed = policy::PolicyView::parse(ByteView{reinterpret_cast<const uint8_t*>(storage.data()), bytes.size()});
+    auto parsed =
+        policy::PolicyView::parse(ByteView{reinterpret_cast<const uint8_t*>(storage.data()), bytes.size()});
     ok = parsed.ok();
     if (ok) view = parsed.value();
   }

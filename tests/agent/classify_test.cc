@@ -15,7 +15,8 @@ TEST(Classify, JumpLabelNopAndJumpAtItsSiteAreAllowed) {
   Agent agent;
   ASSERT_TRUE(agent.holder.ok);
   // jmp rel32 from 0x110 to 0x130: e9 + (0x130 - 0x115).
-  for (auto bytes : {std::vector<uint8_t>{0x0f, 0x1f, 0x44, 0x00, 0x00}, std::vector<uint8_t>{0xe9, 0x1b, 0, 0, 0}}) {
+  for (auto bytes :
+       {std::vector<uint8_t>{0x0f, 0x1f, 0x44, 0x00, 0x00}, std::vector<uint8_t>{0xe9, 0x1b, 0, 0, 0}}) {
     const Finding finding = agent.classifier.classify(text_patch(at(0x110), bytes));
     EXPECT_EQ(finding.verdict, Verdict::kAllowed);
     EXPECT_EQ(finding.reason, Reason::kSitePattern);
@@ -59,8 +60,8 @@ TEST(Classify, RawWriteOutsideAnySiteIsAViolationAttributedToTheModule) {
   Agent agent;
   agent.classifier.classify(module_load("rootkit", kModuleBase, 0x2000, kModuleInit, 0x1000));
   // __text_poke <- text_poke <- rootkit's init function.
-  const Finding finding =
-      agent.classifier.classify(text_poke(at(0x310), {0x90, 0x90}, {at(0x601), kModuleInit + 0x18, at(0x801)}));
+  const Finding finding = agent.classifier.classify(
+      text_poke(at(0x310), {0x90, 0x90}, {at(0x601), kModuleInit + 0x18, at(0x801)}));
   EXPECT_EQ(finding.verdict, Verdict::kViolation);
   EXPECT_EQ(finding.reason, Reason::kNotASite);
   ASSERT_EQ(finding.culprit_frame, 1);
@@ -78,7 +79,8 @@ TEST(Classify, BatchProtocolWritesInsideASiteAreAllowedPiecewise) {
   EXPECT_EQ(agent.classifier.classify(text_poke(at(0x111), {0x1b, 0, 0, 0})).verdict, Verdict::kAllowed);
   EXPECT_EQ(agent.classifier.classify(text_poke(at(0x110), {0xe9})).verdict, Verdict::kAllowed);
   // A tail that belongs to no allowed pattern.
-  EXPECT_EQ(agent.classifier.classify(text_poke(at(0x111), {0x41, 0x41, 0x41, 0x41})).verdict, Verdict::kViolation);
+  EXPECT_EQ(agent.classifier.classify(text_poke(at(0x111), {0x41, 0x41, 0x41, 0x41})).verdict,
+            Verdict::kViolation);
 }
 
 TEST(Classify, KprobeBreakpointIsAllowedOnlyFromTheKprobeMachinery) {

@@ -106,7 +106,8 @@ TEST(KernelIdentity, TruncatedNotesAreAnError) {
 
 TEST(KernelIdentity, KallsymsGivesTextAndRefusesHiddenAddresses) {
   const std::string kallsyms =
-      "ffffffff9a200000 T _text\nffffffff9a201000 T _stext\nffffffffc0370000 t ftrace_trampoline\t[__builtin__ftrace]\n";
+      "ffffffff9a200000 T _text\nffffffff9a201000 T _stext\nffffffffc0370000 t "
+      "ftrace_trampoline\t[__builtin__ftrace]\n";
   auto text = kallsyms_address(kallsyms, "_text");
   ASSERT_TRUE(text.ok());
   EXPECT_EQ(text.value(), 0xffffffff9a200000ull);
@@ -137,7 +138,8 @@ TEST(KernelIdentity, PolicyIsChosenByBuildIdFromADirectory) {
   ASSERT_FALSE(missing.ok());
   // The error names each candidate and why it did not fit.
   EXPECT_NE(missing.error().find("a-corrupt.policy: not a valid policy"), std::string::npos);
-  EXPECT_NE(missing.error().find("b-ours.policy: build id 7f76f39f is not the running kernel's"), std::string::npos);
+  EXPECT_NE(missing.error().find("b-ours.policy: build id 7f76f39f is not the running kernel's"),
+            std::string::npos);
 }
 
 TEST(Symbolize, KaslrSlideAndNames) {

@@ -4,6 +4,8 @@
 // The golden files under golden/ were made by running this test with
 // VG_UPDATE_GOLDEN=1 and checked by hand against docs/agent-schema.md, the
 // OCSF 1.1 Detection Finding class and RFC 5424.
+#include "agent/format.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -11,7 +13,6 @@
 #include <sstream>
 
 #include "agent/escape.h"
-#include "agent/format.h"
 #include "agent_fixture.h"
 
 #ifndef VG_AGENT_GOLDEN_DIR
@@ -38,7 +39,8 @@ FormatContext fixed_context() {
 // The attack the test bed stages: a raw write outside any site by a module,
 // with a hostile task name.
 Finding attack_finding(Agent& agent) {
-  agent.classifier.classify(module_load("vg_attack", 0xffffffffc0400000ull, 0x1000, 0xffffffffc0500000ull, 0x1000));
+  agent.classifier.classify(
+      module_load("vg_attack", 0xffffffffc0400000ull, 0x1000, 0xffffffffc0500000ull, 0x1000));
   Event event = text_poke(at(0x310), {0x89, 0xf5, 0x41, 0x54}, {at(0x601), 0xffffffffc0500118ull, at(0x805)});
   const char comm[] = "in\"s\nmod\x1b[31m";
   event.comm_length = sizeof(comm) - 1;

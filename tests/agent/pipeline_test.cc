@@ -1,13 +1,14 @@
 // The event path end to end without BPF: dedup, drop accounting (every
 // produced event is exported or counted dropped), telemetry-loss findings,
 // monitor sequence gaps, flushing at SIGTERM and reopening at SIGHUP.
+#include "agent/pipeline.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <memory>
 #include <sstream>
 
-#include "agent/pipeline.h"
 #include "agent_fixture.h"
 
 namespace vg::agent {
@@ -69,7 +70,7 @@ TEST(Dedup, SameSiteAndBytesWithinTheWindowLeaveAsOneRecordWithACount) {
   const Event patch = text_patch(at(0x110), {0x0f, 0x1f, 0x44, 0x00, 0x00});
   for (int i = 0; i < 5; ++i) h.feed(patch, 100 + static_cast<uint64_t>(i));
   h.feed(text_patch(at(0x110), {0xe9, 0x1b, 0, 0, 0}), 200);  // other bytes: its own record
-  EXPECT_TRUE(h.records.empty());  // held until the window closes
+  EXPECT_TRUE(h.records.empty());                             // held until the window closes
   h.pipeline->tick(100 + 999'999'999);
   EXPECT_TRUE(h.records.empty());
   h.pipeline->tick(200 + 1'000'000'000);

@@ -1,6 +1,8 @@
 // Transports against real sockets on loopback: syslog over UDP (one message
 // per datagram) and TCP (octet counting, RFC 6587 3.4.1), and the Prometheus
 // endpoint scraped over HTTP and parsed strictly.
+#include "agent/transport.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -15,7 +17,6 @@
 
 #include "agent/metrics_server.h"
 #include "agent/pipeline.h"
-#include "agent/transport.h"
 #include "agent_fixture.h"
 
 namespace vg::agent {
@@ -83,7 +84,8 @@ TEST(Syslog, TcpUsesOctetCountingFraming) {
 }
 
 TEST(Syslog, BadAddressesAreRefusedWithTheirReason) {
-  EXPECT_NE(open_udp_transport("localhost:514").error().find("not a numeric IPv4 address"), std::string::npos);
+  EXPECT_NE(open_udp_transport("localhost:514").error().find("not a numeric IPv4 address"),
+            std::string::npos);
   EXPECT_NE(open_tcp_transport("127.0.0.1:99999").error().find("port out of range"), std::string::npos);
   EXPECT_NE(open_tcp_transport("127.0.0.1").error().find("not host:port"), std::string::npos);
   EXPECT_TRUE(open_udp_transport("[::1]:514").ok());
@@ -112,7 +114,8 @@ struct Exposition {
 Exposition parse_strictly(const std::string& text) {
   Exposition e;
   static const std::regex kHelp(R"(^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$)");
-  static const std::regex kType(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$)");
+  static const std::regex kType(
+      R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$)");
   static const std::regex kSample(
       R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")(,[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")*\})? (-?[0-9]+(\.[0-9]+)?)$)");
   std::set<std::string> helped;
@@ -128,7 +131,8 @@ Exposition parse_strictly(const std::string& text) {
     } else if (std::regex_match(line, m, kType)) {
       if (!helped.count(m[1]) || e.types.count(m[1])) e.error = "TYPE without HELP or repeated: " + line;
       e.types[m[1]] = m[2];
-      if (m[2] == "counter" && !std::string(m[1]).ends_with("_total")) e.error = "counter not _total: " + line;
+      if (m[2] == "counter" && !std::string(m[1]).ends_with("_total"))
+        e.error = "counter not _total: " + line;
     } else if (std::regex_match(line, m, kSample)) {
       if (!e.types.count(m[1])) e.error = "sample before its TYPE: " + line;
       const std::string series = line.substr(0, line.rfind(' '));
@@ -150,8 +154,8 @@ std::string http_get(uint16_t port, const std::string& path, MetricsServer& serv
   const std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
   ::send(fd, request.data(), request.size(), 0);
   server.serve([&] {
-    return metrics.exposition("6.12.117+deb12-cloud-amd64", "7f76f39f", "5c05\"e1", {{"text_poke_bp_batch", "fentry", true},
-                                                                                    {"native_write_cr0", "none", false}});
+    return metrics.exposition("6.12.117+deb12-cloud-amd64", "7f76f39f", "5c05\"e1",
+                              {{"text_poke_bp_batch", "fentry", true}, {"native_write_cr0", "none", false}});
   });
   std::string response = receive_all(fd, 1 << 20);
   ::close(fd);
@@ -188,14 +192,15 @@ TEST(Prometheus, ScrapeOverHttpParsesStrictlyAndCarriesTheCounters) {
   EXPECT_EQ(e.samples.at("vmplguard_monitor_sequence_gaps_total"), 3);
   EXPECT_EQ(e.samples.at(R"(vmplguard_probe_attached{probe="native_write_cr0",mode="none"})"), 0);
   // Label values are escaped: the quote in the digest does not break the line.
-  EXPECT_EQ(e.samples.count(
-                R"(vmplguard_build_info{version="0.1.0",kernel_release="6.12.117+deb12-cloud-amd64",build_id="7f76f39f",policy_digest="5c05\"e1"})"),
-            1u);
+  EXPECT_EQ(
+      e.samples.count(
+          R"(vmplguard_build_info{version="0.1.0",kernel_release="6.12.117+deb12-cloud-amd64",build_id="7f76f39f",policy_digest="5c05\"e1"})"),
+      1u);
   EXPECT_EQ(http_get((*server)->port(), "/other", **server, metrics).rfind("HTTP/1.0 404", 0), 0u);
 }
 
 TEST(Prometheus, TheStrictParserRejectsBrokenExpositions) {
-  EXPECT_NE(parse_strictly("a_total 1\n").error, "");  // no TYPE
+  EXPECT_NE(parse_strictly("a_total 1\n").error, "");                          // no TYPE
   EXPECT_NE(parse_strictly("# HELP a x\n# TYPE a counter\na 1\n").error, "");  // counter without _total
   EXPECT_NE(parse_strictly("# HELP a_total x\n# TYPE a_total counter\na_total{k=\"v} 1\n").error, "");
   EXPECT_NE(parse_strictly("# HELP a_total x\n# TYPE a_total counter\na_total 1\na_total 2\n").error, "");

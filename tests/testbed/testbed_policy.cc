@@ -93,8 +93,8 @@ Image load(const char* path) {
     GElf_Shdr shdr;
     gelf_getshdr(scn, &shdr);
     const char* name = elf_strptr(elf, shstrndx, shdr.sh_name);
-    image.sections.push_back({name ? name : "", shdr.sh_addr, shdr.sh_size, shdr.sh_offset, shdr.sh_flags,
-                              shdr.sh_type});
+    image.sections.push_back(
+        {name ? name : "", shdr.sh_addr, shdr.sh_size, shdr.sh_offset, shdr.sh_flags, shdr.sh_type});
     if (shdr.sh_type == SHT_SYMTAB) {
       Elf_Data* data = elf_getdata(scn, nullptr);
       const size_t count = shdr.sh_size / shdr.sh_entsize;
@@ -148,10 +148,11 @@ int main(int argc, char** argv) {
   for (const auto& s : image.sections) {
     if (!(s.flags & SHF_ALLOC) || s.size == 0 || s.address < text || s.address >= image_end) continue;
     const bool init = s.name.rfind(".init", 0) == 0 || s.name.rfind(".exit", 0) == 0;
-    RegionKind kind = (s.flags & SHF_EXECINSTR) ? (init ? RegionKind::kInitText : RegionKind::kText)
-                      : (s.flags & SHF_WRITE)   ? (init ? RegionKind::kInitData
-                                                        : (s.type == SHT_NOBITS ? RegionKind::kBss : RegionKind::kData))
-                                                : RegionKind::kRodata;
+    RegionKind kind =
+        (s.flags & SHF_EXECINSTR) ? (init ? RegionKind::kInitText : RegionKind::kText)
+        : (s.flags & SHF_WRITE)
+            ? (init ? RegionKind::kInitData : (s.type == SHT_NOBITS ? RegionKind::kBss : RegionKind::kData))
+            : RegionKind::kRodata;
     regions[s.address] = {s.size, kind};
   }
   uint64_t previous_end = 0;
@@ -166,7 +167,7 @@ int main(int argc, char** argv) {
       uint8_t boot = static_cast<uint8_t>(r | w);
       if (k == RegionKind::kText || k == RegionKind::kInitText) boot = static_cast<uint8_t>(r | x);
       if (k == RegionKind::kRodata) boot = r;
-      const uint8_t final_perms = k == RegionKind::kRoAfterInit ? r
+      const uint8_t final_perms = k == RegionKind::kRoAfterInit                              ? r
                                   : k == RegionKind::kInitText || k == RegionKind::kInitData ? uint8_t(0)
                                                                                              : boot;
       builder.add_region(a - text, b - a, k, boot, final_perms);
@@ -205,9 +206,9 @@ int main(int argc, char** argv) {
       const uint8_t b0 = (*insn)[0], b1 = (*insn)[1];
       const bool two = b0 == 0xeb || (b0 == 0x66 && b1 == 0x90);
       const uint8_t length = two ? 2 : 5;
-      builder.add_site(off(code), vg::policy::kSiteJumpLabel, length,
-                       {PatternSpec::nop(length),
-                        two ? PatternSpec::jmp8(off(target)) : PatternSpec::jmp32(off(target))});
+      builder.add_site(
+          off(code), vg::policy::kSiteJumpLabel, length,
+          {PatternSpec::nop(length), two ? PatternSpec::jmp8(off(target)) : PatternSpec::jmp32(off(target))});
       ++jump_labels;
     }
   }
@@ -218,10 +219,10 @@ int main(int argc, char** argv) {
     const uint64_t start = symbol(image, "__start_mcount_loc"), stop = symbol(image, "__stop_mcount_loc");
     auto table = read_at(image, start, stop - start);
     if (!table) die("cannot read __mcount_loc");
-    const std::vector<PatternSpec> patterns = {
-        PatternSpec::nop(5), PatternSpec::call(off(symbol(image, "__fentry__"))),
-        PatternSpec::call(off(symbol(image, "ftrace_caller"))),
-        PatternSpec::call(off(symbol(image, "ftrace_regs_caller")))};
+    const std::vector<PatternSpec> patterns = {PatternSpec::nop(5),
+                                               PatternSpec::call(off(symbol(image, "__fentry__"))),
+                                               PatternSpec::call(off(symbol(image, "ftrace_caller"))),
+                                               PatternSpec::call(off(symbol(image, "ftrace_regs_caller")))};
     for (size_t at = 0; at + 8 <= table->size(); at += 8) {
       uint64_t site;
       std::memcpy(&site, table->data() + at, 8);
@@ -231,21 +232,24 @@ int main(int argc, char** argv) {
     }
     // The trampolines' own call slots, patched with the current tracer function.
     for (const char* slot : {"ftrace_call", "ftrace_regs_call"}) {
-      builder.add_site(off(symbol(image, slot)), vg::policy::kSiteFtrace, 5, {PatternSpec::call_any_function()});
+      builder.add_site(off(symbol(image, slot)), vg::policy::kSiteFtrace, 5,
+                       {PatternSpec::call_any_function()});
     }
   }
 
   // Static calls: 8-byte entries, self-relative call site address.
   size_t static_calls = 0;
   {
-    const uint64_t start = symbol(image, "__start_static_call_sites"), stop = symbol(image, "__stop_static_call_sites");
+    const uint64_t start = symbol(image, "__start_static_call_sites"),
+                   stop = symbol(image, "__stop_static_call_sites");
     auto table = read_at(image, start, stop - start);
     if (!table) die("cannot read .static_call_sites");
     for (size_t at = 0; at + 8 <= table->size(); at += 8) {
       const uint64_t site = start + at + static_cast<uint64_t>(int64_t{s32_at(*table, at)});
       if (site < text || site >= image_end) continue;
-      builder.add_site(off(site), vg::policy::kSiteStaticCall, 5,
-                       {PatternSpec::call_any_function(), PatternSpec::jmp_any_function(), PatternSpec::nop(5)});
+      builder.add_site(
+          off(site), vg::policy::kSiteStaticCall, 5,
+          {PatternSpec::call_any_function(), PatternSpec::jmp_any_function(), PatternSpec::nop(5)});
       ++static_calls;
     }
   }
@@ -256,8 +260,8 @@ int main(int argc, char** argv) {
   for (const auto& [name, sym] : image.symbols) {
     if (name.rfind("__SCT__", 0) != 0 || sym.st_value < text || sym.st_value >= image_end) continue;
     builder.add_site(off(sym.st_value), vg::policy::kSiteStaticCall, 5,
-                     {PatternSpec::jmp_any_function(), PatternSpec::literal_bytes({0xc3, 0xcc, 0xcc, 0xcc, 0xcc}),
-                      PatternSpec::nop(5)});
+                     {PatternSpec::jmp_any_function(),
+                      PatternSpec::literal_bytes({0xc3, 0xcc, 0xcc, 0xcc, 0xcc}), PatternSpec::nop(5)});
     ++trampolines;
   }
 
@@ -277,24 +281,26 @@ int main(int argc, char** argv) {
     if (it == image.symbols.end() || it->second.st_size == 0) continue;
     const uint64_t address = it->second.st_value;
     const Section* s = section_at(image, address);
-    const RegionKind region = s == nullptr                      ? RegionKind::kData
-                              : s->type == SHT_NOBITS           ? RegionKind::kBss
-                              : (s->flags & SHF_WRITE) != 0     ? RegionKind::kData
+    const RegionKind region = s == nullptr                              ? RegionKind::kData
+                              : s->type == SHT_NOBITS                   ? RegionKind::kBss
+                              : (s->flags & SHF_WRITE) != 0             ? RegionKind::kData
                               : address >= ro_start && address < ro_end ? RegionKind::kRoAfterInit
                                                                         : RegionKind::kRodata;
-    builder.add_object(off(address), static_cast<uint32_t>(it->second.st_size), object.name, object.protection,
-                       region);
+    builder.add_object(off(address), static_cast<uint32_t>(it->second.st_size), object.name,
+                       object.protection, region);
     ++objects;
   }
 
   auto bytes = builder.build();
   if (!bytes) die("policy build failed: " + bytes.error());
   FILE* out = std::fopen(argv[3], "wb");
-  if (out == nullptr || std::fwrite(bytes->data(), 1, bytes->size(), out) != bytes->size() || std::fclose(out) != 0) {
+  if (out == nullptr || std::fwrite(bytes->data(), 1, bytes->size(), out) != bytes->size() ||
+      std::fclose(out) != 0) {
     die(std::string(argv[3]) + ": cannot write");
   }
-  std::printf("testbed-policy: %zu functions, %zu jump labels, %zu ftrace sites, %zu static calls, %zu static-call "
-              "trampolines, %zu objects, %zu bytes\n",
-              image.functions.size(), jump_labels, ftrace_sites, static_calls, trampolines, objects, bytes->size());
+  std::printf(
+      "testbed-policy: %zu functions, %zu jump labels, %zu ftrace sites, %zu static calls, %zu static-call "
+      "trampolines, %zu objects, %zu bytes\n",
+      image.functions.size(), jump_labels, ftrace_sites, static_calls, trampolines, objects, bytes->size());
   return 0;
 }

@@ -22,9 +22,9 @@ constexpr const char* kBpfJitWriters[] = {"bpf_arch_text_copy", "bpf_arch_text_i
 // BPF trampolines reach ftrace sites through ftrace direct calls, and their
 // own images through bpf_arch_text_poke.
 constexpr const char* kBpfTrampolineWriters[] = {
-    "bpf_arch_text_poke",      "__bpf_arch_text_poke",    "bpf_trampoline_update", "bpf_tramp_image_put",
-    "register_ftrace_direct",  "unregister_ftrace_direct", "modify_ftrace_direct", "__modify_ftrace_direct",
-    "modify_ftrace_direct_nolock"};
+    "bpf_arch_text_poke",   "__bpf_arch_text_poke",   "bpf_trampoline_update",
+    "bpf_tramp_image_put",  "register_ftrace_direct", "unregister_ftrace_direct",
+    "modify_ftrace_direct", "__modify_ftrace_direct", "modify_ftrace_direct_nolock"};
 constexpr const char* kFtraceTrampolineWriters[] = {"arch_ftrace_update_trampoline"};
 constexpr uint64_t kPage = 4096;
 
@@ -50,7 +50,8 @@ bool Classifier::frames_contain(const Finding& finding, const char* const* names
   return false;
 }
 
-bool Classifier::site_accepts(const policy::Site& site, const uint8_t* bytes, size_t length, size_t skip) const {
+bool Classifier::site_accepts(const policy::Site& site, const uint8_t* bytes, size_t length,
+                              size_t skip) const {
   const auto& policy = symbolizer_.policy();
   for (uint32_t i = 0; i < site.pattern_count; ++i) {
     const policy::Pattern& pattern = policy.patterns()[site.first_pattern + i];
@@ -61,7 +62,8 @@ bool Classifier::site_accepts(const policy::Site& site, const uint8_t* bytes, si
       const uint8_t opcode = kind == policy::PatternKind::kCallAnyFunction ? kCallOpcode : kJmpOpcode;
       if (skip != 0 || length < 5 || bytes[0] != opcode) continue;
       const int64_t target = int64_t{site.offset} + 5 + load_s32(bytes + 1);
-      if (target < 0 || target > UINT32_MAX || !policy.is_function_start(static_cast<uint32_t>(target))) continue;
+      if (target < 0 || target > UINT32_MAX || !policy.is_function_start(static_cast<uint32_t>(target)))
+        continue;
       any_target = static_cast<uint32_t>(target);
     }
     uint8_t expected[policy::kMaxSiteLength];
@@ -85,7 +87,8 @@ void Classifier::classify_text_patch(Finding& finding) const {
   if (!finding.has_text_offset) {
     const RuntimeMap::Code* code = runtime_.find_code(event.address);
     if ((code != nullptr && code->kind == RuntimeMap::CodeKind::kFtrace) ||
-        (kernel_only_stack && frames_contain(finding, kFtraceTrampolineWriters, std::size(kFtraceTrampolineWriters)))) {
+        (kernel_only_stack &&
+         frames_contain(finding, kFtraceTrampolineWriters, std::size(kFtraceTrampolineWriters)))) {
       // arch_ftrace_update_trampoline rewrites the call slot of a trampoline
       // it created: remember the trampoline's page for the calls into it.
       if (code == nullptr) {
@@ -130,11 +133,12 @@ void Classifier::classify_text_patch(Finding& finding) const {
   if ((site->kinds & policy::kSiteFtrace) != 0) {
     // ftrace and BPF trampolines live outside the image; the policy cannot
     // name them, the runtime map and the writer's identity can.
-    const RuntimeMap::Code* code = finding.has_call_target ? runtime_.find_code(finding.call_target) : nullptr;
+    const RuntimeMap::Code* code =
+        finding.has_call_target ? runtime_.find_code(finding.call_target) : nullptr;
     if (code != nullptr && event.bytes[0] == kCallOpcode) {
       finding.verdict = Verdict::kAllowed;
-      finding.reason =
-          code->kind == RuntimeMap::CodeKind::kFtrace ? Reason::kSiteFtraceTrampoline : Reason::kSiteBpfTrampoline;
+      finding.reason = code->kind == RuntimeMap::CodeKind::kFtrace ? Reason::kSiteFtraceTrampoline
+                                                                   : Reason::kSiteBpfTrampoline;
       return;
     }
     if (finding.has_call_target && kernel_only_stack && !symbolizer_.text_offset(finding.call_target) &&
@@ -255,12 +259,8 @@ Finding Classifier::classify(const Event& event) {
   }
   const auto& header = symbolizer_.policy().header();
   switch (event.type) {
-    case EventType::kTextPatch:
-      classify_text_patch(finding);
-      break;
-    case EventType::kTextPoke:
-      classify_text_poke(finding);
-      break;
+    case EventType::kTextPatch: classify_text_patch(finding); break;
+    case EventType::kTextPoke: classify_text_poke(finding); break;
     case EventType::kModuleLoad: {
       RuntimeMap::Module module;
       module.base = event.address;
@@ -323,9 +323,7 @@ Finding Classifier::classify(const Event& event) {
       finding.reason = Reason::kCodeRegistered;
       break;
     }
-    case EventType::kMonitorRecord:
-      classify_monitor(finding);
-      break;
+    case EventType::kMonitorRecord: classify_monitor(finding); break;
     case EventType::kTelemetryLoss:
       finding.verdict = Verdict::kViolation;
       finding.reason = Reason::kTelemetryLoss;

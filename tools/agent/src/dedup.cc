@@ -4,7 +4,8 @@
 
 namespace vg::agent {
 
-Dedup::Dedup(uint64_t window_ns, size_t capacity) : window_ns_(window_ns), capacity_(capacity == 0 ? 1 : capacity) {}
+Dedup::Dedup(uint64_t window_ns, size_t capacity)
+    : window_ns_(window_ns), capacity_(capacity == 0 ? 1 : capacity) {}
 
 Dedup::Key Dedup::key_of(const Finding& finding) {
   const Event& event = finding.event;
@@ -35,9 +36,7 @@ Dedup::Key Dedup::key_of(const Finding& finding) {
       key.length = event.name_length;
       break;
     }
-    default:
-      key.target = event.value;
-      break;
+    default: key.target = event.value; break;
   }
   return key;
 }
@@ -45,7 +44,8 @@ Dedup::Key Dedup::key_of(const Finding& finding) {
 size_t Dedup::KeyHash::operator()(const Key& key) const {
   uint64_t h = key.address * 0x9e3779b97f4a7c15ull;
   h ^= key.target + 0x632be59bd9b4e019ull + (h << 6) + (h >> 2);
-  h ^= (uint64_t{key.type} << 40) | (uint64_t{key.verdict} << 32) | (uint64_t{key.monitor_kind} << 16) | key.length;
+  h ^= (uint64_t{key.type} << 40) | (uint64_t{key.verdict} << 32) | (uint64_t{key.monitor_kind} << 16) |
+       key.length;
   return static_cast<size_t>(h * 0xff51afd7ed558ccdull);
 }
 

@@ -7,7 +7,9 @@ namespace vg::agent {
 namespace {
 constexpr char kHexDigits[] = "0123456789abcdef";
 
-bool printable(unsigned char c) { return c >= 0x20 && c <= 0x7e; }
+bool printable(unsigned char c) {
+  return c >= 0x20 && c <= 0x7e;
+}
 }  // namespace
 
 void append_json_escaped(std::string& out, const char* data, size_t size) {

@@ -9,11 +9,17 @@ void append_rfc3339(std::string& out, const FormatContext& context, uint64_t boo
   const int64_t wall_ns = static_cast<int64_t>(boot_ns) + context.boot_to_realtime_ns;
   const time_t seconds = static_cast<time_t>(wall_ns / 1000000000);
   const int64_t nanos = wall_ns % 1000000000;
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[40];
-  const size_t n = std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%S", &utc);
-  out.append(buffer, n);
+  // Records come in bursts within one second: format the date once per second.
+  thread_local time_t cached_seconds = -1;
+  thread_local char cached[40];
+  thread_local size_t cached_length = 0;
+  if (seconds != cached_seconds) {
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    cached_length = std::strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &utc);
+    cached_seconds = seconds;
+  }
+  out.append(cached, cached_length);
   // Microseconds: RFC 5424 allows at most six fraction digits [RFC5424 6.2.3].
   char fraction[8];
   int64_t micros = nanos / 1000;
@@ -28,11 +34,8 @@ void append_rfc3339(std::string& out, const FormatContext& context, uint64_t boo
 
 void append_symbol(std::string& out, const Symbol& symbol, bool json) {
   switch (symbol.space) {
-    case Space::kNone:
-      return;
-    case Space::kKernel:
-      out.append(symbol.kernel_name);
-      break;
+    case Space::kNone: return;
+    case Space::kKernel: out.append(symbol.kernel_name); break;
     case Space::kModule:
       out.push_back('[');
       if (json) {

@@ -10,11 +10,16 @@ constexpr struct {
   uint16_t bit;
   const char* name;
 } kSiteKindNames[] = {
-    {policy::kSiteAlternative, "alternative"}, {policy::kSiteJumpLabel, "jump_label"},
-    {policy::kSiteStaticCall, "static_call"},  {policy::kSiteFtrace, "ftrace"},
-    {policy::kSiteRetpoline, "retpoline"},     {policy::kSiteReturn, "return"},
-    {policy::kSiteCall, "call"},               {policy::kSiteEndbrSeal, "endbr_seal"},
-    {policy::kSiteParavirt, "paravirt"},       {policy::kSiteRuntimeConst, "runtime_const"},
+    {policy::kSiteAlternative, "alternative"},
+    {policy::kSiteJumpLabel, "jump_label"},
+    {policy::kSiteStaticCall, "static_call"},
+    {policy::kSiteFtrace, "ftrace"},
+    {policy::kSiteRetpoline, "retpoline"},
+    {policy::kSiteReturn, "return"},
+    {policy::kSiteCall, "call"},
+    {policy::kSiteEndbrSeal, "endbr_seal"},
+    {policy::kSiteParavirt, "paravirt"},
+    {policy::kSiteRuntimeConst, "runtime_const"},
     {policy::kSiteSmpLock, "smp_lock"},
 };
 
@@ -124,7 +129,8 @@ void format_native(std::string& out, const Finding& finding, const FormatContext
       json::field_hex(out, "gpa", record.gpa);
       json::field_u64(out, "detail", record.detail);
       json::field_hex(out, "value", record.value);
-      json::field(out, "tracepoint", event.from_request_tracepoint ? "vmplguard:request" : "vmplguard:violation");
+      json::field(out, "tracepoint",
+                  event.from_request_tracepoint ? "vmplguard:request" : "vmplguard:violation");
       json::close(out, '}');
       out.push_back(',');
     }

@@ -21,7 +21,9 @@ uint32_t load_u32(const uint8_t* p) {
   return value;
 }
 
-size_t align4(size_t n) { return (n + 3) & ~size_t{3}; }
+size_t align4(size_t n) {
+  return (n + 3) & ~size_t{3};
+}
 }  // namespace
 
 std::string hex(const uint8_t* data, size_t size) {

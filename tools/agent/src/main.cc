@@ -28,8 +28,12 @@ namespace {
 volatile sig_atomic_t g_stop = 0;
 volatile sig_atomic_t g_reopen = 0;
 
-void on_stop(int) { g_stop = 1; }
-void on_hup(int) { g_reopen = 1; }
+void on_stop(int) {
+  g_stop = 1;
+}
+void on_hup(int) {
+  g_reopen = 1;
+}
 
 struct Options {
   std::string policy = "/usr/share/vmplguard/policies";
@@ -78,7 +82,8 @@ Result<Options, std::string> parse_options(int argc, char** argv) {
       if (!parse_u64(v, port) || port > 65535) return Err("--metrics-port: not a port: " + std::string(v));
       options.metrics_port = static_cast<int>(port);
     } else if (arg == "--dedup-window-ms" && (v = value())) {
-      if (!parse_u64(v, options.dedup_window_ms)) return Err("--dedup-window-ms: not a number: " + std::string(v));
+      if (!parse_u64(v, options.dedup_window_ms))
+        return Err("--dedup-window-ms: not a number: " + std::string(v));
     } else if (arg == "--kallsyms" && (v = value())) {
       options.kallsyms = v;
     } else if (arg == "--notes" && (v = value())) {
@@ -278,7 +283,8 @@ int run(int argc, char** argv) {
   sigaction(SIGHUP, &hup, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto started = BpfProbes::start(*stext, [&](ByteView sample) { pipeline.on_sample(sample, clock_ns(CLOCK_BOOTTIME)); });
+  auto started = BpfProbes::start(
+      *stext, [&](ByteView sample) { pipeline.on_sample(sample, clock_ns(CLOCK_BOOTTIME)); });
   if (!started) {
     std::fprintf(stderr, "vmplguard-agent: %s\n", started.error().c_str());
     return 1;
@@ -316,22 +322,25 @@ int run(int argc, char** argv) {
   sync_counters();
   pipeline.finish(clock_ns(CLOCK_BOOTTIME));
   const uint64_t accounted = metrics.exported() + metrics.dropped_total();
-  std::fprintf(stderr,
-               "vmplguard-agent: produced %llu, exported %llu, dropped %llu (ring %llu, decode %llu, output %llu, "
-               "probe_read %llu), dedup-suppressed %llu: %s\n",
-               static_cast<unsigned long long>(metrics.produced()),
-               static_cast<unsigned long long>(metrics.exported()),
-               static_cast<unsigned long long>(metrics.dropped_total()),
-               static_cast<unsigned long long>(metrics.dropped(DropStage::kRingBuffer)),
-               static_cast<unsigned long long>(metrics.dropped(DropStage::kDecode)),
-               static_cast<unsigned long long>(metrics.dropped(DropStage::kOutput)),
-               static_cast<unsigned long long>(metrics.dropped(DropStage::kProbeRead)),
-               static_cast<unsigned long long>(metrics.dedup_suppressed()),
-               accounted == metrics.produced() ? "accounted" : "MISMATCH");
+  std::fprintf(
+      stderr,
+      "vmplguard-agent: produced %llu, exported %llu, dropped %llu (ring %llu, decode %llu, output %llu, "
+      "probe_read %llu), dedup-suppressed %llu: %s\n",
+      static_cast<unsigned long long>(metrics.produced()),
+      static_cast<unsigned long long>(metrics.exported()),
+      static_cast<unsigned long long>(metrics.dropped_total()),
+      static_cast<unsigned long long>(metrics.dropped(DropStage::kRingBuffer)),
+      static_cast<unsigned long long>(metrics.dropped(DropStage::kDecode)),
+      static_cast<unsigned long long>(metrics.dropped(DropStage::kOutput)),
+      static_cast<unsigned long long>(metrics.dropped(DropStage::kProbeRead)),
+      static_cast<unsigned long long>(metrics.dedup_suppressed()),
+      accounted == metrics.produced() ? "accounted" : "MISMATCH");
   return accounted == metrics.produced() ? 0 : 3;
 }
 
 }  // namespace
 }  // namespace vg::agent
 
-int main(int argc, char** argv) { return vg::agent::run(argc, argv); }
+int main(int argc, char** argv) {
+  return vg::agent::run(argc, argv);
+}

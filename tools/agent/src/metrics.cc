@@ -81,7 +81,8 @@ void sample(std::string& out, const char* name, uint64_t value) {
 }  // namespace
 
 std::string Metrics::exposition(const std::string& kernel_release, const std::string& build_id,
-                                const std::string& policy_digest, const std::vector<ProbeStatus>& probes) const {
+                                const std::string& policy_digest,
+                                const std::vector<ProbeStatus>& probes) const {
   std::string out;
   header(out, "vmplguard_violations_total", "counter",
          "Classified events by kind and verdict (verdict=\"violation\" are policy violations).");
@@ -113,7 +114,8 @@ std::string Metrics::exposition(const std::string& kernel_release, const std::st
   header(out, "vmplguard_monitor_sequence_gaps_total", "counter",
          "Monitor records missing between consecutive sequence numbers.");
   sample(out, "vmplguard_monitor_sequence_gaps_total", sequence_gaps_);
-  header(out, "vmplguard_agent_records_total", "counter", "Records the agent wrote about itself (telemetry loss).");
+  header(out, "vmplguard_agent_records_total", "counter",
+         "Records the agent wrote about itself (telemetry loss).");
   sample(out, "vmplguard_agent_records_total", agent_records_);
   header(out, "vmplguard_probe_attached", "gauge", "1 if the probe is attached, by probe and mode.");
   for (const auto& probe : probes) {

@@ -24,7 +24,8 @@ Result<std::unique_ptr<MetricsServer>, std::string> MetricsServer::listen_loopba
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0 || ::listen(fd, 16) != 0) {
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0 ||
+      ::listen(fd, 16) != 0) {
     const std::string error = std::strerror(errno);
     ::close(fd);
     return Err("metrics listen on 127.0.0.1:" + std::to_string(port) + ": " + error);
@@ -53,8 +54,9 @@ void MetricsServer::serve(const std::function<std::string()>& render) {
     std::string response;
     if (std::strncmp(request, "GET /metrics ", 13) == 0 || std::strncmp(request, "GET / ", 6) == 0) {
       const std::string body = render();
-      response = "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: " +
-                 std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+      response =
+          "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: " +
+          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
     } else {
       response = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     }

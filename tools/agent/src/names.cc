@@ -111,7 +111,8 @@ const char* finding_kind(const Finding& finding) {
 
 AttackMapping attack_for(const Finding& finding) {
   constexpr AttackMapping kRootkit{"T1014", "Rootkit", "TA0005", "Defense Evasion"};
-  constexpr AttackMapping kKernelModules{"T1547.006", "Boot or Logon Autostart Execution: Kernel Modules and Extensions",
+  constexpr AttackMapping kKernelModules{"T1547.006",
+                                         "Boot or Logon Autostart Execution: Kernel Modules and Extensions",
                                          "TA0003", "Persistence"};
   constexpr AttackMapping kExploitation{"T1068", "Exploitation for Privilege Escalation", "TA0004",
                                         "Privilege Escalation"};
@@ -124,26 +125,18 @@ AttackMapping attack_for(const Finding& finding) {
     case EventType::kSetMemoryX:
     case EventType::kSetMemoryRw:
     case EventType::kWriteCr0:
-    case EventType::kBpfJitAlloc:
-      return kRootkit;
-    case EventType::kWriteCr4:
-      return kExploitation;
-    case EventType::kModuleLoad:
-      return kKernelModules;
-    case EventType::kTelemetryLoss:
-      return kIndicatorBlocking;
+    case EventType::kBpfJitAlloc: return kRootkit;
+    case EventType::kWriteCr4: return kExploitation;
+    case EventType::kModuleLoad: return kKernelModules;
+    case EventType::kTelemetryLoss: return kIndicatorBlocking;
     case EventType::kMonitorRecord:
       switch (finding.event.record.kind) {
         case VG_KIND_PINNED_REGISTER:
-        case VG_KIND_RMP_TAMPER:
-          return kExploitation;
-        case VG_KIND_MODULE_DENIED:
-          return kKernelModules;
-        default:
-          return kRootkit;
+        case VG_KIND_RMP_TAMPER: return kExploitation;
+        case VG_KIND_MODULE_DENIED: return kKernelModules;
+        default: return kRootkit;
       }
-    default:
-      return {};
+    default: return {};
   }
 }
 

@@ -66,14 +66,17 @@ void Pipeline::write_record(Finding& finding, bool agent_record) {
   }
 }
 
-void Pipeline::export_finding(Finding& finding) { write_record(finding, false); }
+void Pipeline::export_finding(Finding& finding) {
+  write_record(finding, false);
+}
 
 void Pipeline::tick(uint64_t now_ns) {
   if (dedup_.enabled()) {
     dedup_.flush_expired(now_ns, [this](Finding& held) { export_finding(held); });
   }
   const uint64_t lost = metrics_.dropped_total();
-  const bool interval_passed = !loss_reported_once_ || now_ns - last_loss_report_ns_ >= options_.loss_report_interval_ns;
+  const bool interval_passed =
+      !loss_reported_once_ || now_ns - last_loss_report_ns_ >= options_.loss_report_interval_ns;
   if (lost > loss_reported_total_ && interval_passed) {
     Finding loss;
     loss.event.type = EventType::kTelemetryLoss;

@@ -45,23 +45,35 @@ const std::vector<ProbeSpec>& probe_specs() {
   // poke probe.
   static const std::vector<ProbeSpec> kSpecs = {
       {"runtime_code", "perf_event_ksymbol", {"fentry_perf_event_ksymbol"}, {"kprobe_perf_event_ksymbol"}},
-      {"text_poke_bp_batch", "text_poke_bp_batch", {"fentry_text_poke_bp_batch", "fexit_text_poke_bp_batch"},
+      {"text_poke_bp_batch",
+       "text_poke_bp_batch",
+       {"fentry_text_poke_bp_batch", "fexit_text_poke_bp_batch"},
        {"kprobe_text_poke_bp_batch", "kretprobe_text_poke_bp_batch"}},
       {"__text_poke", "__text_poke", {"fentry___text_poke"}, {"kprobe___text_poke"}},
-      {"jump_label_origin", "arch_jump_label_transform_queue", {"fentry_jump_label_queue", "fexit_jump_label_apply"},
+      {"jump_label_origin",
+       "arch_jump_label_transform_queue",
+       {"fentry_jump_label_queue", "fexit_jump_label_apply"},
        {}},
-      {"static_call_origin", "__static_call_transform",
-       {"fentry_static_call_transform", "fexit_static_call_transform"}, {}},
-      {"ftrace_origin", "ftrace_modify_all_code",
+      {"static_call_origin",
+       "__static_call_transform",
+       {"fentry_static_call_transform", "fexit_static_call_transform"},
+       {}},
+      {"ftrace_origin",
+       "ftrace_modify_all_code",
        {"fentry_ftrace_modify_all_code", "fexit_ftrace_modify_all_code"},
        {"kprobe_ftrace_modify_all_code", "kretprobe_ftrace_modify_all_code"}},
-      {"module_load", "module_enable_text_rox", {"fentry_module_enable_text_rox"}, {"kprobe_module_enable_text_rox"}},
+      {"module_load",
+       "module_enable_text_rox",
+       {"fentry_module_enable_text_rox"},
+       {"kprobe_module_enable_text_rox"}},
       {"module_free", "free_module", {"fentry_free_module"}, {"kprobe_free_module"}},
       {"set_memory_x", "set_memory_x", {"fentry_set_memory_x"}, {"kprobe_set_memory_x"}},
       {"set_memory_rw", "set_memory_rw", {"fentry_set_memory_rw"}, {"kprobe_set_memory_rw"}},
       {"native_write_cr0", "native_write_cr0", {"fentry_native_write_cr0"}, {"kprobe_native_write_cr0"}},
       {"native_write_cr4", "native_write_cr4", {"fentry_native_write_cr4"}, {"kprobe_native_write_cr4"}},
-      {"bpf_jit_alloc", "bpf_jit_binary_pack_alloc", {"fentry_bpf_jit_binary_pack_alloc"},
+      {"bpf_jit_alloc",
+       "bpf_jit_binary_pack_alloc",
+       {"fentry_bpf_jit_binary_pack_alloc"},
        {"kprobe_bpf_jit_binary_pack_alloc"}},
       {"vmplguard_violation", "vmplguard_violation", {"tp_vmplguard_violation"}, {}, true},
       {"vmplguard_request", "vmplguard_request", {"tp_vmplguard_request"}, {}, true},
@@ -87,7 +99,8 @@ std::string failed_program(const std::string& log) {
     const size_t end = log.find('\'', start);
     if (end == std::string::npos) break;
     const size_t line_end = log.find('\n', end);
-    const std::string line = log.substr(pos, line_end == std::string::npos ? std::string::npos : line_end - pos);
+    const std::string line =
+        log.substr(pos, line_end == std::string::npos ? std::string::npos : line_end - pos);
     if (line.find("fail") != std::string::npos || line.find("error") != std::string::npos ||
         line.find("invalid") != std::string::npos) {
       return log.substr(start, end - start);
@@ -119,12 +132,9 @@ const std::vector<const char*>& programs_of(const ProbeSpec& spec, Mode mode) {
   static const std::vector<const char*> kNoPrograms;
   switch (mode) {
     case Mode::kFentry:
-    case Mode::kTpBtf:
-      return spec.fentry_programs;
-    case Mode::kKprobe:
-      return spec.kprobe_programs;
-    case Mode::kNone:
-      break;
+    case Mode::kTpBtf: return spec.fentry_programs;
+    case Mode::kKprobe: return spec.kprobe_programs;
+    case Mode::kNone: break;
   }
   return kNoPrograms;
 }
@@ -164,7 +174,9 @@ Result<BpfProbes*, std::string> BpfProbes::start(uint64_t stext, SampleFn on_sam
     if (skeleton == nullptr) return Err(std::string("cannot open the BPF object: ") + std::strerror(errno));
     skeleton->rodata->stext_address = stext;
     bpf_program* program;
-    bpf_object__for_each_program(program, skeleton->obj) { bpf_program__set_autoload(program, false); }
+    bpf_object__for_each_program(program, skeleton->obj) {
+      bpf_program__set_autoload(program, false);
+    }
     for (size_t i = 0; i < specs.size(); ++i) {
       for (Mode mode : candidates[i]) {
         for (const char* name : programs_of(specs[i], mode)) {
@@ -193,7 +205,8 @@ Result<BpfProbes*, std::string> BpfProbes::start(uint64_t stext, SampleFn on_sam
     }
     if (!dropped) return Err("cannot load the BPF object:\n" + g_libbpf_log);
   }
-  if (probes->skeleton_ == nullptr) return Err("cannot load the BPF object after dropping programs:\n" + g_libbpf_log);
+  if (probes->skeleton_ == nullptr)
+    return Err("cannot load the BPF object after dropping programs:\n" + g_libbpf_log);
 
   // Attach in table order (the batch probe before the raw-poke probe, so
   // that batch-internal pokes are never reported twice); per probe, the
@@ -222,15 +235,19 @@ Result<BpfProbes*, std::string> BpfProbes::start(uint64_t stext, SampleFn on_sam
       errors += (errors.empty() ? "" : "; ") + error;
     }
     std::fprintf(stderr, "vmplguard-agent: probe %-20s %-7s %s%s%s\n", specs[i].name, status.mode.c_str(),
-                 status.attached ? "attached" : "NOT ATTACHED", errors.empty() ? "" : " after: ", errors.c_str());
+                 status.attached ? "attached" : "NOT ATTACHED",
+                 errors.empty() ? "" : " after: ", errors.c_str());
     probes->statuses_.push_back(status);
   }
-  probes->ring_ = ring_buffer__new(bpf_map__fd(probes->skeleton_->maps.events), on_ring_sample, probes.get(), nullptr);
+  probes->ring_ =
+      ring_buffer__new(bpf_map__fd(probes->skeleton_->maps.events), on_ring_sample, probes.get(), nullptr);
   if (probes->ring_ == nullptr) return Err(std::string("ring buffer: ") + std::strerror(errno));
   return probes.release();
 }
 
-int BpfProbes::poll(int timeout_ms) { return ring_buffer__poll(ring_, timeout_ms); }
+int BpfProbes::poll(int timeout_ms) {
+  return ring_buffer__poll(ring_, timeout_ms);
+}
 
 void BpfProbes::stop_and_drain() {
   // Reverse order: the raw-poke probe goes before the batch probe, so the

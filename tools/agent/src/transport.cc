@@ -202,7 +202,8 @@ Result<std::unique_ptr<Transport>, std::string> open_udp_transport(const std::st
   return std::unique_ptr<Transport>(std::move(transport));
 }
 
-Result<std::unique_ptr<Transport>, std::string> open_tcp_transport(const std::string& address, size_t max_pending) {
+Result<std::unique_ptr<Transport>, std::string> open_tcp_transport(const std::string& address,
+                                                                   size_t max_pending) {
   const SocketAddress parsed = VG_TRY(parse_address(address));
   return std::unique_ptr<Transport>(std::make_unique<TcpTransport>(parsed, max_pending));
 }

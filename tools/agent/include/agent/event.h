@@ -65,13 +65,13 @@ struct Event {
 };
 
 enum class DecodeError : uint8_t {
-  kTruncated,    // fewer bytes than one probe event
-  kBadMagic,     // not a vmplguard probe event (or a different agent build)
-  kBadType,      // type outside the known range
-  kBadLength,    // byte count over kMaxBytes
-  kBadFrames,    // frame count over kMaxFrames
-  kBadOrigin,    // origin outside the known range
-  kBadRecord,    // monitor record with an unknown kind or verdict
+  kTruncated,  // fewer bytes than one probe event
+  kBadMagic,   // not a vmplguard probe event (or a different agent build)
+  kBadType,    // type outside the known range
+  kBadLength,  // byte count over kMaxBytes
+  kBadFrames,  // frame count over kMaxFrames
+  kBadOrigin,  // origin outside the known range
+  kBadRecord,  // monitor record with an unknown kind or verdict
 };
 
 const char* describe(DecodeError error);

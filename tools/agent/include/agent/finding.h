@@ -32,17 +32,17 @@ enum class Reason : uint8_t {
   kModulesAllowed,          // module load permitted by the policy flags
   kModulesForbidden,
   kModuleUnloaded,
-  kKernelImagePermission,   // set_memory_x/rw on the kernel image
-  kOutsideKernelImage,      // set_memory_x/rw elsewhere
+  kKernelImagePermission,  // set_memory_x/rw on the kernel image
+  kOutsideKernelImage,     // set_memory_x/rw elsewhere
   kCr0WpCleared,
   kCr4PinnedCleared,
   kControlRegisterOk,
   kBpfJitAllowed,
   kBpfJitForbidden,
-  kCodeRegistered,          // the kernel registered out-of-line code (trampoline, BPF)
+  kCodeRegistered,  // the kernel registered out-of-line code (trampoline, BPF)
   kCodeUnregistered,
-  kMonitorAllowed,          // the monitor allowed it (audit record)
-  kMonitorDenied,           // the monitor refused it
+  kMonitorAllowed,  // the monitor allowed it (audit record)
+  kMonitorDenied,   // the monitor refused it
   kTelemetryLoss,
 };
 
@@ -57,22 +57,22 @@ struct Finding {
   Event event;
   Verdict verdict = Verdict::kViolation;
   Reason reason = Reason::kNotASite;
-  uint16_t site_kinds = 0;                 // policy SiteKind mask when a site matched
+  uint16_t site_kinds = 0;  // policy SiteKind mask when a site matched
   bool has_text_offset = false;
-  uint32_t text_offset = 0;                // event.address - _text, if in the image
-  Symbol target;                           // where event.address is
+  uint32_t text_offset = 0;                        // event.address - _text, if in the image
+  Symbol target;                                   // where event.address is
   const policy::CriticalObject* object = nullptr;  // critical object at the address
   const char* object_name = nullptr;               // its name, borrowed from the policy
   uint8_t frame_count = 0;
   std::array<Symbol, kMaxFrames> frames{};
-  int8_t culprit_frame = -1;               // first frame outside the kernel image
-  bool has_call_target = false;            // the bytes are a call/jmp rel32
+  int8_t culprit_frame = -1;     // first frame outside the kernel image
+  bool has_call_target = false;  // the bytes are a call/jmp rel32
   uint64_t call_target = 0;
   Symbol call_target_symbol;
-  uint64_t count = 1;                      // events merged by dedup
-  uint64_t first_seen_ns = 0;              // CLOCK_BOOTTIME of the first and last event
+  uint64_t count = 1;          // events merged by dedup
+  uint64_t first_seen_ns = 0;  // CLOCK_BOOTTIME of the first and last event
   uint64_t last_seen_ns = 0;
-  uint64_t sequence = 0;                   // agent's record number, set on export
+  uint64_t sequence = 0;  // agent's record number, set on export
   // Telemetry loss only: drops since the previous loss finding, and in total.
   uint64_t lost_since_last = 0;
   uint64_t lost_total = 0;

@@ -46,7 +46,9 @@ class Metrics {
   void add_sequence_gap(uint64_t records) { sequence_gaps_ += records; }
   void add_received() { ++received_; }
   void add_agent_record() { ++agent_records_; }
-  void add_sink_error(size_t sink) { if (sink < sink_errors_.size()) ++sink_errors_[sink]; }
+  void add_sink_error(size_t sink) {
+    if (sink < sink_errors_.size()) ++sink_errors_[sink];
+  }
 
   uint64_t produced() const { return produced_; }
   uint64_t received() const { return received_; }

@@ -30,8 +30,8 @@ struct PipelineOptions {
 
 class Pipeline {
  public:
-  Pipeline(Classifier& classifier, Metrics& metrics, const FormatContext& context, std::vector<Output> outputs,
-           PipelineOptions options);
+  Pipeline(Classifier& classifier, Metrics& metrics, const FormatContext& context,
+           std::vector<Output> outputs, PipelineOptions options);
 
   // One ring-buffer sample; counts it as received, then decodes it.
   void on_sample(ByteView sample, uint64_t now_ns);

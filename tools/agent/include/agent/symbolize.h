@@ -58,11 +58,11 @@ enum class Space : uint8_t { kNone, kKernel, kModule, kRuntimeCode };
 
 struct Symbol {
   Space space = Space::kNone;
-  const char* kernel_name = nullptr;  // kKernel: borrowed from the policy
-  std::array<char, kNameSize> module_name{};   // kModule, kRuntimeCode: copied, raw bytes
+  const char* kernel_name = nullptr;          // kKernel: borrowed from the policy
+  std::array<char, kNameSize> module_name{};  // kModule, kRuntimeCode: copied, raw bytes
   uint8_t module_name_length = 0;
   bool module_init = false;  // kModule: offset is from the module's init text
-  uint64_t offset = 0;  // from the function or module text start
+  uint64_t offset = 0;       // from the function or module text start
 };
 
 class Symbolizer {
