@@ -1,0 +1,79 @@
+#!/bin/sh
+# /init of the test bed's initramfs: start the agent, drive real kernel
+# patching actions and the attack, then print the agent's output between
+# markers on the console for the host to check. Runs under busybox.
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t tmpfs tmpfs /tmp
+mkdir -p /out
+hostname vgtestbed
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
+T=/sys/kernel/tracing
+step() { echo "VGTB-STEP $1"; }
+
+step agent-start
+/bin/vmplguard-agent --policy /policy --output native:/out/events.ndjson --output ocsf:/out/ocsf.ndjson \
+  --output syslog:/out/syslog.txt --metrics-port 9464 --dedup-window-ms 0 --ready-file /tmp/ready \
+  2>/out/agent.log &
+AGENT=$!
+i=0
+while [ ! -f /tmp/ready ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+[ -f /tmp/ready ] || echo "VGTB-ERROR agent not ready"
+sleep 1
+
+step static-key
+echo 1 > /proc/sys/kernel/sched_schedstats
+sleep 0.5
+echo 0 > /proc/sys/kernel/sched_schedstats
+sleep 0.5
+
+step ftrace
+echo ksys_sync > $T/set_ftrace_filter
+echo function > $T/current_tracer
+sync
+sleep 0.5
+echo nop > $T/current_tracer
+echo > $T/set_ftrace_filter
+sleep 0.5
+
+step kprobe
+echo 'p:vgtb_probe do_sys_openat2' > $T/kprobe_events
+echo 1 > $T/events/kprobes/vgtb_probe/enable
+cat /proc/version > /dev/null
+echo 0 > $T/events/kprobes/vgtb_probe/enable
+echo '-:vgtb_probe' >> $T/kprobe_events
+sleep 0.5
+
+step module
+for m in $(cat /modules/order); do insmod /modules/$m.ko || echo "VGTB-ERROR insmod $m"; done
+sleep 0.3
+for m in $(cat /modules/unload-order); do rmmod $m || echo "VGTB-ERROR rmmod $m"; done
+sleep 0.5
+
+step attack
+insmod /modules/vg_attack.ko || echo "VGTB-ERROR insmod vg_attack"
+sleep 0.5
+rmmod vg_attack
+sleep 1
+
+step metrics
+wget -q -O /out/metrics.txt http://127.0.0.1:9464/metrics || echo "VGTB-ERROR metrics scrape"
+
+step agent-stop
+kill -TERM $AGENT
+wait $AGENT
+echo "VGTB-AGENT-EXIT $?"
+
+for f in agent.log events.ndjson ocsf.ndjson syslog.txt metrics.txt; do
+  echo "VGTB-BEGIN $f"
+  cat /out/$f
+  echo "VGTB-END $f"
+done
+echo "VGTB-BEGIN dmesg"
+dmesg | tail -n 60
+echo "VGTB-END dmesg"
+echo VGTB-DONE
+reboot -f

@@ -1,0 +1,111 @@
+// Runtime addresses to names: kernel functions and critical objects from the
+// policy, module text from the modules the agent saw load, ftrace trampolines
+// the kernel created. Lookups are O(log n) and allocate nothing.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "agent/event.h"
+#include "policy/reader.h"
+
+namespace vg::agent {
+
+// Executable memory the kernel creates at run time, learnt from probes.
+class RuntimeMap {
+ public:
+  static constexpr size_t kMaxModules = 4096;
+  static constexpr size_t kMaxCode = 4096;
+
+  struct Module {
+    uint64_t base = 0;
+    uint64_t size = 0;
+    uint64_t init_base = 0;  // module_init text, freed after init
+    uint64_t init_size = 0;
+    std::array<char, kNameSize> name{};
+    uint8_t name_length = 0;
+  };
+
+  // Replaces a module of the same name; refuses (returns false) when full.
+  bool add_module(const Module& module);
+  void remove_module(const char* name, uint8_t name_length);
+  // The module whose text or init text holds `address`; `in_init` says which.
+  const Module* find_module(uint64_t address, bool* in_init = nullptr) const;
+  // Out-of-line code the kernel registered (perf_event_ksymbol, kallsyms):
+  // ftrace trampolines and BPF programs/trampolines.
+  enum class CodeKind : uint8_t { kFtrace, kBpf };
+  struct Code {
+    uint64_t base = 0;
+    uint64_t size = 0;
+    CodeKind kind = CodeKind::kFtrace;
+    std::array<char, kNameSize> name{};
+    uint8_t name_length = 0;
+  };
+  // Remembers code; the oldest is forgotten when the table is full.
+  void add_code(const Code& code);
+  void remove_code(uint64_t base);
+  const Code* find_code(uint64_t address) const;
+  size_t module_count() const { return modules_.size(); }
+
+ private:
+  std::vector<Module> modules_;  // few enough for a linear scan (text and init text ranges)
+  std::vector<Code> code_;
+};
+
+enum class Space : uint8_t { kNone, kKernel, kModule, kRuntimeCode };
+
+struct Symbol {
+  Space space = Space::kNone;
+  const char* kernel_name = nullptr;          // kKernel: borrowed from the policy
+  std::array<char, kNameSize> module_name{};  // kModule, kRuntimeCode: copied, raw bytes
+  uint8_t module_name_length = 0;
+  bool module_init = false;  // kModule: offset is from the module's init text
+  uint64_t offset = 0;       // from the function or module text start
+};
+
+class Symbolizer {
+ public:
+  // `runtime_text` is the running kernel's `_text`; the policy's offsets are from it.
+  Symbolizer(const policy::PolicyView& policy, uint64_t runtime_text, const RuntimeMap& runtime);
+
+  uint64_t slide() const { return runtime_text_ - policy_.header().link_text_va; }
+  uint64_t runtime_text() const { return runtime_text_; }
+  // Offset from _text if `address` lies in the kernel image the policy describes.
+  std::optional<uint32_t> text_offset(uint64_t address) const;
+  Symbol symbolize(uint64_t address) const;
+  const policy::CriticalObject* object_at(uint64_t address) const;
+  // The function containing `offset`, like PolicyView::find_function but
+  // through a per-page index: one table read and a search among the few
+  // functions that start in the same 4 KiB page (the hot path symbolizes
+  // up to ten addresses per event).
+  const policy::Function* function_at(uint32_t offset) const;
+  // The site with the highest offset at or below `offset`, if any.
+  const policy::Site* site_at_or_before(uint32_t offset) const;
+
+ private:
+  const policy::Function* lookup_function(uint32_t offset) const;
+
+ public:
+  const policy::PolicyView& policy() const { return policy_; }
+  const RuntimeMap& runtime() const { return runtime_; }
+
+ private:
+  const policy::PolicyView& policy_;
+  uint64_t runtime_text_;
+  uint64_t image_size_;
+  const RuntimeMap& runtime_;
+  // page_first_[p]: index of the first function starting at or after page p.
+  std::vector<uint32_t> page_first_;
+  // Direct-mapped cache of recent lookups: stacks repeat (a few kernel code
+  // paths do all the patching), so most frames hit. Bounded: 64 KiB.
+  struct CacheEntry {
+    uint32_t offset = UINT32_MAX;
+    const policy::Function* function = nullptr;
+  };
+  static constexpr size_t kCacheEntries = 4096;
+  mutable std::vector<CacheEntry> cache_;
+};
+
+}  // namespace vg::agent
