@@ -57,8 +57,13 @@ build_kernel() {
 		tail -30 "$log" >&2
 		die "bzImage does not build (log: $log)"
 	fi
-	if grep -n 'warning:' "$log" | grep -i 'vmplguard\|alternative\|coco/sev\|kernel/module\|mm/init' >&2; then
+	if grep -nE ':[0-9]+:[0-9]+: warning:' "$log" |
+		grep -i 'vmplguard\|alternative\|coco/sev\|kernel/module\|mm/init' >&2; then
 		die "warnings in code the series touches (log: $log)"
+	fi
+	# objtool checks the linked code: nothing of ours may show up there.
+	if grep -n 'objtool' "$log" | grep -i 'vg_\|vmplguard' >&2; then
+		die "objtool warnings in vmplguard code (log: $log)"
 	fi
 }
 
