@@ -99,6 +99,9 @@ Result<std::vector<uint8_t>, std::string> build_policy(const Analysis& analysis,
   }
   for (const CriticalObjectInfo& object : analysis.objects) {
     if (!object.present) continue;  // reported, not enforced
+    // A per-CPU variable has one copy per CPU at run time and no fixed offset
+    // from _text; the report lists it, the policy cannot pin it.
+    if (object.region == "percpu") continue;
     const uint32_t offset = VG_TRY(offset32(analysis, object.address, "object " + object.name));
     if (object.size == 0 || object.size > UINT32_MAX)
       return Err{"object " + object.name + " has no usable size"};
