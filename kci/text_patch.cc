@@ -5,6 +5,8 @@
 // one of the site's patterns). Commit writes all entries as VMPL0 and cannot
 // fail. A single bad entry refuses the whole batch: the kernel's
 // text_poke_bp_batch() expects all of its entries to land or none.
+#include <stddef.h>
+
 #include "hal/hal.h"
 #include "kci/guest_copy.h"
 #include "kci/service.h"
@@ -17,6 +19,19 @@ struct Denial {
   DenyReason reason = DenyReason::kNone;
   uint32_t index = 0;
 };
+
+// The fixed part of vg_patch_batch. The ABI struct ends in a flexible array
+// member (C99), which ISO C++ cannot declare as a local; the layouts are
+// checked to be the same.
+struct BatchHeader {
+  uint32_t magic;
+  uint16_t count;
+  uint16_t reserved;
+  uint64_t sequence;
+};
+static_assert(sizeof(BatchHeader) == sizeof(vg_patch_batch));
+static_assert(offsetof(BatchHeader, count) == offsetof(vg_patch_batch, count));
+static_assert(offsetof(BatchHeader, sequence) == offsetof(vg_patch_batch, sequence));
 
 bool all_zero(const uint8_t* bytes, size_t length) {
   uint8_t any = 0;
@@ -35,7 +50,7 @@ CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
   // vCPU rewriting the page now changes nothing KCI validates or writes.
   alignas(8) uint8_t copy[kPageSize4K];
   if (!copy_request(page, copy, sizeof(copy))) return {VG_RESULT_INVALID_ADDRESS};
-  vg_patch_batch header{};
+  BatchHeader header{};
   __builtin_memcpy(&header, copy, sizeof(header));
   if (header.magic != VG_PATCH_MAGIC || header.count == 0 || header.count > VG_PATCH_MAX_ENTRIES ||
       header.reserved != 0) {

@@ -2,6 +2,7 @@
 // them out (vmplguard_abi.h).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -18,11 +19,11 @@ struct PatchEntrySpec {
 // The whole batch page (4 KiB).
 inline std::vector<uint8_t> patch_batch(const std::vector<PatchEntrySpec>& entries, uint64_t sequence = 1) {
   std::vector<uint8_t> page(4096, 0);
-  vg_patch_batch header{};
-  header.magic = VG_PATCH_MAGIC;
-  header.count = static_cast<uint16_t>(entries.size());
-  header.sequence = sequence;
-  std::memcpy(page.data(), &header, sizeof(header));
+  const uint32_t magic = VG_PATCH_MAGIC;
+  const uint16_t count = static_cast<uint16_t>(entries.size());
+  std::memcpy(page.data() + offsetof(vg_patch_batch, magic), &magic, sizeof(magic));
+  std::memcpy(page.data() + offsetof(vg_patch_batch, count), &count, sizeof(count));
+  std::memcpy(page.data() + offsetof(vg_patch_batch, sequence), &sequence, sizeof(sequence));
   for (size_t i = 0; i < entries.size() && i < VG_PATCH_MAX_ENTRIES; ++i) {
     vg_patch_entry entry{};
     entry.address = entries[i].address;
