@@ -3,6 +3,7 @@
 #include "monitor/entry_state.h"
 #include "monitor/monitor.h"
 #include "monitor/svsm.h"
+#include "monitor/svsm/core_protocol.h"
 
 namespace vg::monitor {
 
@@ -27,8 +28,8 @@ void Monitor::handle_call(Entry& entry) {
     // pending while user code ran is refused, not dispatched.
     outcome.result = VG_RESULT_INVALID_REQUEST;
   } else if (protocol == svsm::kCoreProtocol) {
-    outcome = core_call(call, entry.kernel.rcx);
-    has_outputs = call == svsm::kCoreQueryProtocol;
+    outcome = core_call(entry, call);
+    has_outputs = call == svsm::kCoreQueryProtocol || call == svsm::kCoreConfigureVtom;
   } else if (protocol == VG_PROTOCOL) {
     outcome = vmplguard_call(entry, call);
     has_outputs = true;
@@ -47,13 +48,38 @@ void Monitor::handle_call(Entry& entry) {
   (void)hal::write_guest(caa, &pending, 1);
 }
 
-kci::CallOutcome Monitor::core_call(uint32_t call, uint64_t rcx) {
+namespace {
+bool kci_vetoes_pvalidate(void* service, uint32_t vcpu, Gpa page, bool validate) {
+  return static_cast<kci::Service*>(service)->vet_pvalidate(vcpu, page, validate);
+}
+}  // namespace
+
+void Monitor::attach_core_protocol(svsm::CoreProtocol& core) {
+  core_ = &core;
+  core.set_pvalidate_veto(&kci_vetoes_pvalidate, &service_);
+}
+
+kci::CallOutcome Monitor::core_call(Entry& entry, uint32_t call) {
   kci::CallOutcome outcome;
+  const uint64_t rcx = entry.kernel.rcx;
   if (call != svsm::kCoreQueryProtocol) {
-    // The rest of the core protocol (REMAP_CA, PVALIDATE, CREATE_VCPU, ...)
-    // is a later issue; the spec's answer for a call not implemented is
-    // SVSM_ERR_UNSUPPORTED_CALL.
-    outcome.result = VG_RESULT_UNSUPPORTED_CALL;
+    if (core_ == nullptr) {
+      // No core protocol attached: the spec's answer for a call not
+      // implemented is SVSM_ERR_UNSUPPORTED_CALL.
+      outcome.result = VG_RESULT_UNSUPPORTED_CALL;
+      return outcome;
+    }
+    svsm::CoreRequest request;
+    request.vcpu = entry.vcpu;
+    request.caller = config_.kernel_vmpl;
+    request.call = call;
+    request.rcx = rcx;
+    request.rdx = entry.kernel.rdx;
+    request.r8 = entry.kernel.r8;
+    const svsm::CoreResult result = core_->handle(request);
+    outcome.result = result.rax;
+    outcome.rcx = result.rcx_written ? result.rcx : rcx;
+    outcome.rdx = entry.kernel.rdx;
     return outcome;
   }
   const uint32_t protocol = svsm::query_protocol_number(rcx);

@@ -27,7 +27,7 @@ void write_list(hal::sim::SimPlatform& platform, Gpa list, const uint64_t* entri
 
 __attribute__((noinline)) uint32_t measured_pvalidate(monitor::svsm::CoreProtocol& core, Gpa list) {
   monitor::svsm::CoreRequest request;
-  request.call = monitor::svsm::kPvalidate;
+  request.call = monitor::svsm::kCorePvalidate;
   request.rcx = list.raw();
   return core.handle(request).rax;
 }

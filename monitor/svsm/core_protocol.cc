@@ -98,12 +98,12 @@ bool CoreProtocol::usable_guest_range(Gpa start, uint64_t size) const {
 CoreResult CoreProtocol::handle(const CoreRequest& request) {
   if (request.vcpu >= vcpus_) return error(kErrInvalidRequest);
   switch (request.call) {
-    case kRemapCa: return remap_ca(request);
-    case kPvalidate: return pvalidate(request);
-    case kCreateVcpu: return create_vcpu(request);
-    case kDeleteVcpu: return delete_vcpu(request);
-    case kQueryProtocol: return query_protocol(request);
-    case kConfigureVtom:
+    case kCoreRemapCa: return remap_ca(request);
+    case kCorePvalidate: return pvalidate(request);
+    case kCoreCreateVcpu: return create_vcpu(request);
+    case kCoreDeleteVcpu: return delete_vcpu(request);
+    case kCoreQueryProtocol: return query_protocol(request);
+    case kCoreConfigureVtom:
       // Query form (RCX bit 0) answers "no vTOM support"; configuring is refused.
       if ((request.rcx & 1u) != 0) return CoreResult{kSuccess, true, 0};
       return error(kErrInvalidRequest);
@@ -150,6 +150,13 @@ CoreResult CoreProtocol::pvalidate(const CoreRequest& request) {
     // so only ownership is checked here; PVALIDATE itself reports a page the
     // guest does not have.
     if (!claimable_range(entries[i].page, page_bytes(entries[i].size))) return error(kErrInvalidAddress);
+    if (veto_ != nullptr) {
+      for (uint64_t offset = 0; offset < page_bytes(entries[i].size); offset += kPageSize4K) {
+        if (!veto_(veto_context_, request.vcpu, entries[i].page + offset, entries[i].validate)) {
+          return error(kErrInvalidAddress);
+        }
+      }
+    }
   }
 
   // Commit, entry by entry; a hardware refusal stops the walk and `next`

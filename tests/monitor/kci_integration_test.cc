@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "monitor/monitor.h"
+#include "monitor/svsm/core_protocol.h"
 #include "monitor/pinned_registers.h"
 #include "monitor/violation.h"
 #include "world.h"
@@ -119,6 +120,54 @@ TEST_F(MonitorWithKci, PinnedRegisterChangeReachesTheKernelsRing) {
   // The kernel acknowledges what it read: a monitor call KCI never sees.
   EXPECT_EQ(svsm(VG_CALL_ACK_RING, record.sequence).rax, VG_RESULT_SUCCESS);
   EXPECT_EQ(world_.ring().acknowledged(), record.sequence);
+}
+
+}  // namespace
+}  // namespace vg::test
+
+namespace vg::test {
+namespace {
+
+// The SVSM core protocol attached to the monitor: a Linux guest's PVALIDATE
+// requests go through the calling area, and KCI vetoes the pages it locked.
+class MonitorWithCoreProtocol : public MonitorWithKci {
+ protected:
+  MonitorWithCoreProtocol()
+      : partitions_(partitions::PartitionPolicy::nested_kernel_default(), kci::testing::kVcpus),
+        core_(partitions_, kci::testing::kVcpus, nullptr) {
+    monitor_.attach_core_protocol(core_);
+  }
+
+  // One-entry PVALIDATE list in the request page, sent as the kernel would.
+  hal::sim::CallOutcome pvalidate(Gpa page, bool validate) {
+    const uint64_t list[2] = {1, page.raw() | (validate ? 4u : 0u)};  // entries = 1, next = 0
+    const auto* bytes = reinterpret_cast<const uint8_t*>(list);
+    world_.poke(Gpa(kci::testing::kRequestGpa), std::vector<uint8_t>(bytes, bytes + sizeof(list)));
+    return world_.platform().guest_svsm_call(0, Vmpl{3}, kCaa, uint64_t{monitor::svsm::kCoreProtocol} << 32 |
+                                                                   monitor::svsm::kCorePvalidate,
+                                             kci::testing::kRequestGpa, 0, 0);
+  }
+
+  partitions::Partitions partitions_;
+  monitor::svsm::CoreProtocol core_;
+};
+
+TEST_F(MonitorWithCoreProtocol, PvalidateReachesTheCoreProtocolThroughTheCallingArea) {
+  const Gpa page = World::free_page(20);
+  EXPECT_EQ(pvalidate(page, false).rax, monitor::svsm::kSuccess);
+  EXPECT_FALSE(world_.platform().rmp_entry(page)->validated);
+  EXPECT_EQ(pvalidate(page, true).rax, monitor::svsm::kSuccess);
+  EXPECT_TRUE(world_.platform().rmp_entry(page)->validated);
+}
+
+TEST_F(MonitorWithCoreProtocol, KciVetoesRescindingLockedKernelText) {
+  register_through_monitor();
+  const Gpa text = world_.text_gpa(0);
+  const uint64_t records_before = world_.ring().next_sequence();
+  EXPECT_EQ(pvalidate(text, false).rax, monitor::svsm::kErrInvalidAddress);
+  EXPECT_TRUE(world_.platform().rmp_entry(text)->validated) << "the host must never get kernel text back";
+  EXPECT_GT(world_.ring().next_sequence(), records_before);
+  EXPECT_EQ(world_.ring().last().kind, VG_KIND_RMP_TAMPER);
 }
 
 }  // namespace

@@ -29,6 +29,10 @@
 
 namespace vg::monitor {
 
+namespace svsm {
+class CoreProtocol;
+}  // namespace svsm
+
 inline constexpr uint32_t kMaxVcpus = 64;
 
 // Reason codes for the GHCB termination request (reason set 0x3 is
@@ -69,6 +73,12 @@ class Monitor {
   // boot (or REMAP_CA later) and told to the kernel through the secrets page.
   bool set_calling_area(uint32_t vcpu, Gpa caa);
 
+  // Routes the SVSM core protocol's calls other than QUERY_PROTOCOL
+  // (REMAP_CA, PVALIDATE, CREATE_VCPU, DELETE_VCPU, ...) to `core`, with KCI
+  // vetoing PVALIDATE of the pages it protects. Without it they are answered
+  // with SVSM_ERR_UNSUPPORTED_CALL.
+  void attach_core_protocol(svsm::CoreProtocol& core);
+
   // Handles one entry on `vcpu`; changes nothing in the host's view.
   EntryResult handle_entry(uint32_t vcpu);
 
@@ -91,7 +101,7 @@ class Monitor {
   EntryResult handle_violation(Entry& entry, const hal::ExitInfo& info);
   void handle_call(Entry& entry);
   kci::CallOutcome vmplguard_call(Entry& entry, uint32_t call);
-  kci::CallOutcome core_call(uint32_t call, uint64_t rcx);
+  kci::CallOutcome core_call(Entry& entry, uint32_t call);
 
   kci::Service& service_;
   TelemetryRing& ring_;
@@ -100,6 +110,7 @@ class Monitor {
   Gpa calling_area_[kMaxVcpus] = {};
   bool has_calling_area_[kMaxVcpus] = {};
   PinnedRegisters pins_[kMaxVcpus];
+  svsm::CoreProtocol* core_ = nullptr;
 };
 
 }  // namespace vg::monitor

@@ -101,20 +101,20 @@ class CoreProtocolTest : public ::testing::Test {
 };
 
 TEST_F(CoreProtocolTest, QueryProtocolReportsCoreAndVmplguardVersions) {
-  CoreResult core = call(kQueryProtocol, uint64_t{kCoreProtocol} << 32 | 1);
+  CoreResult core = call(kCoreQueryProtocol, uint64_t{kCoreProtocol} << 32 | 1);
   EXPECT_EQ(core.rax, kSuccess);
   ASSERT_TRUE(core.rcx_written);
   EXPECT_EQ(core.rcx, 1u | (uint64_t{1} << 32));
-  EXPECT_EQ(call(kQueryProtocol, uint64_t{VG_PROTOCOL} << 32 | VG_ABI_VERSION).rcx,
+  EXPECT_EQ(call(kCoreQueryProtocol, uint64_t{VG_PROTOCOL} << 32 | VG_ABI_VERSION).rcx,
             uint64_t{VG_ABI_VERSION} | uint64_t{VG_ABI_VERSION} << 32);
-  EXPECT_EQ(call(kQueryProtocol, uint64_t{2} << 32 | 1).rcx, 0u) << "the vTPM protocol is not offered";
-  EXPECT_EQ(call(kQueryProtocol, uint64_t{kCoreProtocol} << 32 | 7).rcx, 0u) << "unsupported version";
+  EXPECT_EQ(call(kCoreQueryProtocol, uint64_t{2} << 32 | 1).rcx, 0u) << "the vTPM protocol is not offered";
+  EXPECT_EQ(call(kCoreQueryProtocol, uint64_t{kCoreProtocol} << 32 | 7).rcx, 0u) << "unsupported version";
 }
 
 TEST_F(CoreProtocolTest, PvalidateValidatesZeroesAndGrantsDataAccessOnly) {
   std::memset(platform_.memory(page(130), kPageSize4K), 0xab, kPageSize4K);  // stale host data
   const uint64_t list = write_list(page(10), 0, {validate(130), validate(131), validate(132)});
-  EXPECT_EQ(call(kPvalidate, list).rax, kSuccess);
+  EXPECT_EQ(call(kCorePvalidate, list).rax, kSuccess);
   EXPECT_EQ(list_next(page(10)), 3);
   for (uint64_t i : {130ull, 131ull, 132ull}) {
     EXPECT_TRUE(platform_.rmp_entry(page(i))->validated);
@@ -127,19 +127,19 @@ TEST_F(CoreProtocolTest, PvalidateValidatesZeroesAndGrantsDataAccessOnly) {
 
 TEST_F(CoreProtocolTest, PvalidateStopsAtTheFirstFailureAndReportsNext) {
   const uint64_t list = write_list(page(10), 0, {validate(133), validate(133), validate(134)});
-  EXPECT_EQ(call(kPvalidate, list).rax, kErrPvalidateFailNoChange);
+  EXPECT_EQ(call(kCorePvalidate, list).rax, kErrPvalidateFailNoChange);
   EXPECT_EQ(list_next(page(10)), 1) << "entry 1 failed: already validated";
   EXPECT_FALSE(platform_.rmp_entry(page(134))->validated) << "nothing after the failure ran";
   // The guest resumes from `next` with ignore-CF set.
   write_list(page(10), 1, {validate(133), validate(133, true), validate(134)});
-  EXPECT_EQ(call(kPvalidate, list).rax, kSuccess);
+  EXPECT_EQ(call(kCorePvalidate, list).rax, kSuccess);
   EXPECT_EQ(list_next(page(10)), 3);
   EXPECT_TRUE(platform_.rmp_entry(page(134))->validated);
 }
 
 TEST_F(CoreProtocolTest, PvalidateRescindsAfterRevokingTheCallersAccess) {
   const uint64_t list = write_list(page(10), 0, {rescind(20)});
-  EXPECT_EQ(call(kPvalidate, list).rax, kSuccess);
+  EXPECT_EQ(call(kCorePvalidate, list).rax, kSuccess);
   EXPECT_FALSE(platform_.rmp_entry(page(20))->validated);
   EXPECT_EQ(platform_.rmp_entry(page(20))->perms[3], 0);
 }
@@ -161,80 +161,80 @@ TEST_F(CoreProtocolTest, MalformedListsAreRefusedBeforeAnythingChanges) {
       {"outside guest memory", write_list(page(17), 0, {validate(4000)}), kErrInvalidAddress},
   };
   for (const Case& c : cases) {
-    EXPECT_EQ(call(kPvalidate, c.list).rax, c.expected) << c.name;
+    EXPECT_EQ(call(kCorePvalidate, c.list).rax, c.expected) << c.name;
     EXPECT_FALSE(platform_.rmp_entry(page(140))->validated) << c.name << ": nothing may change";
     EXPECT_TRUE(platform_.rmp_entry(page(1))->validated) << c.name;
   }
   // A list whose entries would run past its page.
   PvalidateListHeader header{2, 0, 0};
   std::memcpy(platform_.memory(page(18) + 4080, 8), &header, 8);
-  EXPECT_EQ(call(kPvalidate, page(18).raw() + 4080).rax, kErrInvalidParameter);
+  EXPECT_EQ(call(kCorePvalidate, page(18).raw() + 4080).rax, kErrInvalidParameter);
 }
 
 TEST_F(CoreProtocolTest, PvalidateNeverTouchesADomainsPages) {
   auto enclave = partitions_.create_domain(partitions::DomainKind::kEnclave).value();
   ASSERT_TRUE(partitions_.donate(enclave, page(50), kR | kW).ok());
   const uint64_t list = write_list(page(10), 0, {rescind(50)});
-  EXPECT_EQ(call(kPvalidate, list).rax, kErrInvalidAddress);
+  EXPECT_EQ(call(kCorePvalidate, list).rax, kErrInvalidAddress);
   EXPECT_TRUE(platform_.rmp_entry(page(50))->validated);
 }
 
 TEST_F(CoreProtocolTest, RemapCaMovesAndClearsTheCallingArea) {
   *platform_.memory(page(30) + 8, 1) = 1;
-  EXPECT_EQ(call(kRemapCa, page(30).raw() + 8).rax, kSuccess);
+  EXPECT_EQ(call(kCoreRemapCa, page(30).raw() + 8).rax, kSuccess);
   EXPECT_EQ(core_.calling_area(0), page(30) + 8);
   EXPECT_EQ(*platform_.memory(page(30) + 8, 1), 0) << "call-pending cleared";
-  EXPECT_EQ(call(kRemapCa, page(30).raw() + 4).rax, kErrInvalidParameter) << "not 8-byte aligned";
-  EXPECT_EQ(call(kRemapCa, page(2).raw()).rax, kErrInvalidParameter) << "inside the monitor";
-  EXPECT_EQ(call(kRemapCa, page(5000).raw()).rax, kErrInvalidParameter) << "not guest memory";
+  EXPECT_EQ(call(kCoreRemapCa, page(30).raw() + 4).rax, kErrInvalidParameter) << "not 8-byte aligned";
+  EXPECT_EQ(call(kCoreRemapCa, page(2).raw()).rax, kErrInvalidParameter) << "inside the monitor";
+  EXPECT_EQ(call(kCoreRemapCa, page(5000).raw()).rax, kErrInvalidParameter) << "not guest memory";
   EXPECT_EQ(core_.calling_area(0), page(30) + 8) << "failed remaps change nothing";
 }
 
 TEST_F(CoreProtocolTest, CreateVcpuAcceptsOnlyAVmsaOfTheCallersOwnVmpl) {
   write_vmsa_image(page(40), 3, kEferSvme);
-  EXPECT_EQ(call(kCreateVcpu, page(40).raw(), page(41).raw(), 1).rax, kSuccess);
+  EXPECT_EQ(call(kCoreCreateVcpu, page(40).raw(), page(41).raw(), 1).rax, kSuccess);
   EXPECT_TRUE(platform_.rmp_entry(page(40))->vmsa);
   EXPECT_FALSE(kernel_can(page(40), Access::kWrite)) << "the kernel cannot edit a live VMSA";
   EXPECT_EQ(core_.calling_area(1), page(41));
 
   // A kernel forging a VMPL0 vCPU (higher privilege than its own).
   write_vmsa_image(page(42), 0, kEferSvme);
-  EXPECT_EQ(call(kCreateVcpu, page(42).raw(), page(43).raw(), 0).rax, kErrInvalidParameter);
+  EXPECT_EQ(call(kCoreCreateVcpu, page(42).raw(), page(43).raw(), 0).rax, kErrInvalidParameter);
   EXPECT_FALSE(platform_.rmp_entry(page(42))->vmsa);
   EXPECT_TRUE(kernel_can(page(42), Access::kWrite)) << "a refused VMSA goes back to the kernel";
 
   write_vmsa_image(page(44), 3, 0);
-  EXPECT_EQ(call(kCreateVcpu, page(44).raw(), page(45).raw(), 0).rax, kErrInvalidParameter) << "SVME clear";
-  EXPECT_EQ(call(kCreateVcpu, page(46).raw(), page(46).raw(), 0).rax, kErrInvalidAddress)
+  EXPECT_EQ(call(kCoreCreateVcpu, page(44).raw(), page(45).raw(), 0).rax, kErrInvalidParameter) << "SVME clear";
+  EXPECT_EQ(call(kCoreCreateVcpu, page(46).raw(), page(46).raw(), 0).rax, kErrInvalidAddress)
       << "VMSA is the CAA";
-  EXPECT_EQ(call(kCreateVcpu, page(46).raw() + 8, page(47).raw(), 0).rax, kErrInvalidAddress) << "unaligned";
-  EXPECT_EQ(call(kCreateVcpu, page(2).raw(), page(47).raw(), 0).rax, kErrInvalidAddress) << "monitor page";
+  EXPECT_EQ(call(kCoreCreateVcpu, page(46).raw() + 8, page(47).raw(), 0).rax, kErrInvalidAddress) << "unaligned";
+  EXPECT_EQ(call(kCoreCreateVcpu, page(2).raw(), page(47).raw(), 0).rax, kErrInvalidAddress) << "monitor page";
   write_vmsa_image(page(48), 3, kEferSvme);
-  EXPECT_EQ(call(kCreateVcpu, page(48).raw(), page(49).raw(), 9).rax, kErrInvalidParameter)
+  EXPECT_EQ(call(kCoreCreateVcpu, page(48).raw(), page(49).raw(), 9).rax, kErrInvalidParameter)
       << "no such APIC ID";
-  EXPECT_EQ(call(kCreateVcpu, page(48).raw(), page(49).raw(), 1).rax, kErrInvalidParameter)
+  EXPECT_EQ(call(kCoreCreateVcpu, page(48).raw(), page(49).raw(), 1).rax, kErrInvalidParameter)
       << "vCPU 1 already has a VMPL3 VMSA";
 }
 
 TEST_F(CoreProtocolTest, DeleteVcpuRetiresTheVmsaAndReturnsThePage) {
   write_vmsa_image(page(40), 3, kEferSvme);
-  ASSERT_EQ(call(kCreateVcpu, page(40).raw(), page(41).raw(), 1).rax, kSuccess);
-  EXPECT_EQ(call(kDeleteVcpu, page(40).raw()).rax, kSuccess);
+  ASSERT_EQ(call(kCoreCreateVcpu, page(40).raw(), page(41).raw(), 1).rax, kSuccess);
+  EXPECT_EQ(call(kCoreDeleteVcpu, page(40).raw()).rax, kSuccess);
   EXPECT_FALSE(platform_.rmp_entry(page(40))->vmsa);
   uint64_t efer = 0;
   std::memcpy(&efer, platform_.memory(page(40) + kVmsaEferOffset, 8), 8);
   EXPECT_EQ(efer & kEferSvme, 0u) << "the deleted VMSA can never run again";
   EXPECT_TRUE(kernel_can(page(40), Access::kWrite));
-  EXPECT_EQ(call(kDeleteVcpu, page(40).raw()).rax, kErrInvalidAddress) << "not a VMSA any more";
-  EXPECT_EQ(call(kDeleteVcpu, page(60).raw()).rax, kErrInvalidAddress) << "never a VMSA";
+  EXPECT_EQ(call(kCoreDeleteVcpu, page(40).raw()).rax, kErrInvalidAddress) << "not a VMSA any more";
+  EXPECT_EQ(call(kCoreDeleteVcpu, page(60).raw()).rax, kErrInvalidAddress) << "never a VMSA";
 }
 
 TEST_F(CoreProtocolTest, UnsupportedCallsAreRefusedWithTheSpecCode) {
-  EXPECT_EQ(call(kDepositMem, 0).rax, kErrUnsupportedCall);
-  EXPECT_EQ(call(kWithdrawMem, 0).rax, kErrUnsupportedCall);
+  EXPECT_EQ(call(kCoreDepositMem, 0).rax, kErrUnsupportedCall);
+  EXPECT_EQ(call(kCoreWithdrawMem, 0).rax, kErrUnsupportedCall);
   EXPECT_EQ(call(99, 0).rax, kErrUnsupportedCall);
-  EXPECT_EQ(call(kConfigureVtom, 1).rcx, 0u) << "vTOM not supported";
-  EXPECT_EQ(call(kConfigureVtom, 0).rax, kErrInvalidRequest);
+  EXPECT_EQ(call(kCoreConfigureVtom, 1).rcx, 0u) << "vTOM not supported";
+  EXPECT_EQ(call(kCoreConfigureVtom, 0).rax, kErrInvalidRequest);
 }
 
 }  // namespace

@@ -11,23 +11,14 @@
 #include <stdint.h>
 
 #include "base/types.h"
+#include "monitor/svsm.h"
 #include "partitions/partitions.h"
 
 namespace vg::monitor::svsm {
 
-inline constexpr uint32_t kCoreProtocol = 0;
+// Protocol and call numbers come from monitor/svsm.h (kCoreProtocol,
+// kCoreRemapCa, ... kCoreConfigureVtom).
 inline constexpr uint32_t kCoreProtocolVersion = 1;
-
-enum CoreCall : uint32_t {
-  kRemapCa = 0,
-  kPvalidate = 1,
-  kCreateVcpu = 2,
-  kDeleteVcpu = 3,
-  kDepositMem = 4,
-  kWithdrawMem = 5,
-  kQueryProtocol = 6,
-  kConfigureVtom = 7,
-};
 
 // Result codes [SVSM 58019 Table "SVSM result codes"].
 inline constexpr uint32_t kSuccess = 0x00000000;
@@ -78,6 +69,10 @@ struct CoreResult {
 // supported version range as (min | max << 32), or 0 if unsupported.
 using ProtocolQuery = uint64_t (*)(uint32_t protocol, uint32_t version);
 
+// Asked for every 4K page of a PVALIDATE entry before anything changes:
+// false refuses the request (KCI vetoes pages of the registered kernel).
+using PvalidateVeto = bool (*)(void* context, uint32_t vcpu, Gpa page, bool validate);
+
 class CoreProtocol {
  public:
   static constexpr uint32_t kMaxProtectedRanges = 16;
@@ -92,6 +87,11 @@ class CoreProtocol {
   // The calling area the launch configured for a vCPU.
   void set_calling_area(uint32_t vcpu, Gpa caa);
   Gpa calling_area(uint32_t vcpu) const { return caa_[vcpu]; }
+
+  void set_pvalidate_veto(PvalidateVeto veto, void* context) {
+    veto_ = veto;
+    veto_context_ = context;
+  }
 
   CoreResult handle(const CoreRequest& request);
 
@@ -112,6 +112,8 @@ class CoreProtocol {
   partitions::Partitions& partitions_;
   uint32_t vcpus_;
   ProtocolQuery other_protocols_;
+  PvalidateVeto veto_ = nullptr;
+  void* veto_context_ = nullptr;
   Gpa protected_start_[kMaxProtectedRanges] = {};
   uint64_t protected_size_[kMaxProtectedRanges] = {};
   uint32_t protected_count_ = 0;
