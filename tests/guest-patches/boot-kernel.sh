@@ -97,6 +97,9 @@ expect() { # expect PATTERN WHAT
 }
 
 check_log() {
+	# The serial console ends lines with CR LF.
+	tr -d '\r' < "$console" > "$console.txt"
+	console=$console.txt
 	expect 'vmplguard: not an SEV-SNP guest, staying dormant' 'the dormant path'
 	expect '^ *ok [0-9]* vmplguard$' 'a passed vmplguard KUnit suite'
 	! grep -q 'not ok' "$console" || die "a KUnit case failed (log: $console)"
