@@ -11,12 +11,14 @@
 namespace vg::cli {
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 }  // namespace
 
 Result<std::vector<uint64_t>, std::string> read_file_aligned(const std::string& path, uint64_t max_size,
-                                                              uint64_t& size) {
+                                                             uint64_t& size) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Err("cannot open: " + errno_text());
   struct stat info {};
@@ -32,7 +34,8 @@ Result<std::vector<uint64_t>, std::string> read_file_aligned(const std::string& 
   const auto file_size = static_cast<uint64_t>(info.st_size);
   if (file_size > max_size) {
     ::close(fd);
-    return Err("file too large (" + std::to_string(file_size) + " bytes, limit " + std::to_string(max_size) + ")");
+    return Err("file too large (" + std::to_string(file_size) + " bytes, limit " + std::to_string(max_size) +
+               ")");
   }
   std::vector<uint64_t> storage((file_size + 7) / 8);
   auto* bytes = reinterpret_cast<uint8_t*>(storage.data());

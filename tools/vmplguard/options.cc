@@ -115,7 +115,9 @@ class ArgCursor {
   std::string current_;
 };
 
-bool looks_like_option(const std::string& arg) { return arg.size() > 1 && arg[0] == '-'; }
+bool looks_like_option(const std::string& arg) {
+  return arg.size() > 1 && arg[0] == '-';
+}
 
 Result<ReportFormat, std::string> parse_format(const std::string& text, bool allow_sarif) {
   if (text == "text") return ReportFormat::kText;
