@@ -203,55 +203,82 @@ Result<void, Diagnostic> read_alternatives(SiteSink& sink, SiteTableStats& stats
     add_form(std::vector<uint8_t>(buffer.begin(), buffer.begin() + static_cast<ptrdiff_t>(length)));
 
     // Feature present: the replacement as the kernel writes it.
-    buffer.fill(0);
-    if (replacement.size > 0) std::memcpy(buffer.data(), replacement.data, replacement.size);
-    size_t used = alt.replacement_length;
-    bool valid = true;
-    if (layout == KernelLayout::kLinux61) {
-      if (alt.replacement_length == 5 && buffer[0] == x86::kCall) {
-        const int64_t rel = x86::get_rel32(buffer.data() + 1);
-        x86::put_rel32(buffer.data() + 1,
-                       rel + static_cast<int64_t>(alt.replacement) - static_cast<int64_t>(alt.instr));
+    if (alt.direct_call) {
+      if (layout != KernelLayout::kLinux612) {
+        return Err{
+            image.error(".altinstructions entry " + std::to_string(i) + ": direct-call flag in a 6.1 table")};
       }
-      if (alt.replacement_length > 0 &&
-          (replacement.data[0] == x86::kJmp8 || replacement.data[0] == x86::kJmp32)) {
-        recompute_jump_61(alt, buffer.data());
+      // alt_replace_call(): `call *pv_ops_slot(%rip)` becomes a direct call
+      // to the slot's value at boot. The value on disk is the native
+      // default; a hypervisor's guest setup may change it first, so any
+      // function is allowed, as is the NOP form for nop_func.
+      if (length != 6 || original.data[0] != 0xff || original.data[1] != 0x15 ||
+          alt.replacement_length != 5) {
+        return Err{image.error(".altinstructions entry " + std::to_string(i) + " at " + hex(va) +
+                               ": direct-call alternative on something other than call *disp(%rip)")};
       }
-      std::memset(buffer.data() + used, 0x90, length - used);
-      x86::optimize_nops(layout, buffer.data(), length);
+      const uint64_t slot =
+          alt.instr + 6 + static_cast<uint64_t>(static_cast<int64_t>(x86::get_rel32(original.data + 2)));
+      auto slot_bytes = image.bytes_at(slot, 8);
+      uint32_t target_offset = 0;
+      if (slot_bytes.ok() && sink.text_offset(read_u64(slot_bytes->data), target_offset) &&
+          (!nop_func_va || read_u64(slot_bytes->data) != *nop_func_va)) {
+        site.patterns.push_back(policy::PatternSpec::call(target_offset, static_cast<uint8_t>(length)));
+      }
+      site.patterns.push_back(policy::PatternSpec::call_any_function(static_cast<uint8_t>(length)));
+      site.patterns.push_back(policy::PatternSpec::nop(static_cast<uint8_t>(length)));
     } else {
-      if (alt.direct_call) {
-        // alt_replace_call(): `call *pv_ops_slot(%rip)` becomes a direct
-        // call to the slot's value at boot. The value on disk is the native
-        // default; a hypervisor's guest setup may change it first, so any
-        // function is allowed, as is the NOP form for nop_func.
-        if (length != 6 || original.data[0] != 0xff || original.data[1] != 0x15 ||
-            alt.replacement_length != 5) {
-          return Err{image.error(".altinstructions entry " + std::to_string(i) + " at " + hex(va) +
-                                 ": direct-call alternative on something other than call *disp(%rip)")};
+      // apply_returns() runs before apply_alternatives() and rewrites the
+      // return sites inside replacement code too, so each return form there
+      // yields its own replacement.
+      std::vector<std::vector<uint8_t>> sources = {
+          std::vector<uint8_t>(replacement.data, replacement.data + replacement.size)};
+      for (uint64_t ret : sink.replacement_returns()) {
+        if (ret < alt.replacement || ret + 5 > alt.replacement + alt.replacement_length) continue;
+        const size_t at = static_cast<size_t>(ret - alt.replacement);
+        const size_t count = sources.size();
+        for (size_t v = 0; v < count; ++v) {
+          std::vector<uint8_t> as_ret = sources[v];
+          const uint8_t ret_int3[] = {x86::kRet, x86::kInt3, x86::kInt3, x86::kInt3, x86::kInt3};
+          std::memcpy(as_ret.data() + at, ret_int3, 5);
+          sources.push_back(std::move(as_ret));
+          for (uint64_t thunk : sink.return_thunks()) {
+            std::vector<uint8_t> as_jmp = sources[v];
+            as_jmp[at] = x86::kJmp32;
+            x86::put_rel32(as_jmp.data() + at + 1,
+                           static_cast<int64_t>(thunk) - static_cast<int64_t>(ret + 5));
+            sources.push_back(std::move(as_jmp));
+          }
+          if (sources.size() > 64) break;  // bounded for hostile input
         }
-        const uint64_t slot =
-            alt.instr + 6 + static_cast<uint64_t>(static_cast<int64_t>(x86::get_rel32(original.data + 2)));
-        auto slot_bytes = image.bytes_at(slot, 8);
-        uint32_t target_offset = 0;
-        if (slot_bytes.ok() && sink.text_offset(read_u64(slot_bytes->data), target_offset) &&
-            (!nop_func_va || read_u64(slot_bytes->data) != *nop_func_va)) {
-          site.patterns.push_back(policy::PatternSpec::call(target_offset, static_cast<uint8_t>(length)));
+      }
+      for (const std::vector<uint8_t>& source : sources) {
+        buffer.fill(0);
+        if (!source.empty()) std::memcpy(buffer.data(), source.data(), source.size());
+        const size_t used = alt.replacement_length;
+        bool valid = true;
+        if (layout == KernelLayout::kLinux61) {
+          if (alt.replacement_length == 5 && buffer[0] == x86::kCall) {
+            const int64_t rel = x86::get_rel32(buffer.data() + 1);
+            x86::put_rel32(buffer.data() + 1,
+                           rel + static_cast<int64_t>(alt.replacement) - static_cast<int64_t>(alt.instr));
+          }
+          if (alt.replacement_length > 0 && (source[0] == x86::kJmp8 || source[0] == x86::kJmp32)) {
+            recompute_jump_61(alt, buffer.data());
+          }
+          std::memset(buffer.data() + used, 0x90, length - used);
+          x86::optimize_nops(layout, buffer.data(), length);
+        } else {
+          std::memset(buffer.data() + used, 0x90, length - used);
+          if (!apply_relocation_612(buffer.data(), length, alt)) {
+            ++unrelocatable;
+            valid = false;
+          }
         }
-        site.patterns.push_back(policy::PatternSpec::call_any_function(static_cast<uint8_t>(length)));
-        site.patterns.push_back(policy::PatternSpec::nop(static_cast<uint8_t>(length)));
-        used = 0;
-        valid = false;  // the forms above replace the generic replay
-      } else {
-        std::memset(buffer.data() + used, 0x90, length - used);
-        if (!apply_relocation_612(buffer.data(), length, alt)) {
-          ++unrelocatable;
-          valid = false;
-        }
+        if (valid)
+          add_form(std::vector<uint8_t>(buffer.begin(), buffer.begin() + static_cast<ptrdiff_t>(length)));
       }
     }
-    if (valid)
-      add_form(std::vector<uint8_t>(buffer.begin(), buffer.begin() + static_cast<ptrdiff_t>(length)));
     for (auto& form : forms) site.patterns.push_back(policy::PatternSpec::literal_bytes(std::move(form)));
     sink.add(stats, std::move(site));
   }

@@ -38,6 +38,10 @@ constexpr std::string_view kReturnThunks[] = {"__x86_return_thunk",      "retble
 // trampolines are allocated at run time outside the image (see notes).
 constexpr std::string_view kFtraceTargets[] = {"__fentry__", "ftrace_caller", "ftrace_regs_caller"};
 
+bool contains_pattern(const std::vector<PatternSpec>& patterns, const PatternSpec& wanted) {
+  return std::find(patterns.begin(), patterns.end(), wanted) != patterns.end();
+}
+
 std::vector<uint8_t> copy(ByteView bytes) {
   return std::vector<uint8_t>(bytes.data, bytes.data + bytes.size);
 }
@@ -301,11 +305,18 @@ Result<void, Diagnostic> read_returns(SiteSink& sink, SiteTableStats& stats) {
     patterns.push_back(PatternSpec::jmp32(thunk));
   }
   patterns.push_back(PatternSpec::literal_bytes(kRetInt3));
+  std::vector<uint64_t> thunks;
+  for (std::string_view name : kReturnThunks) {
+    if (auto thunk = sink.image().symbol_address(name)) thunks.push_back(*thunk);
+  }
+  sink.set_return_thunks(std::move(thunks));
   uint64_t other = 0;
   for (uint64_t i = 0; i < stats.entries; ++i) {
     const uint64_t address = self_relative(table->address + i * 4, table->bytes.data + i * 4);
     const ByteView bytes = VG_TRY(sink.site_bytes(".return_sites", i, address, 5));
     if (sink.in_replacement(address)) {
+      // Rewritten in place, then copied by an alternative: see alternatives.cc.
+      if (bytes.data[0] == x86::kJmp32) sink.add_replacement_return(address);
       ++stats.skipped;
       continue;
     }
@@ -315,10 +326,18 @@ Result<void, Diagnostic> read_returns(SiteSink& sink, SiteTableStats& stats) {
     site.length = 5;
     if (bytes.data[0] == x86::kJmp32) {
       site.patterns = patterns;
+      // The on-disk jmp is already one of the thunk patterns unless it aims
+      // elsewhere; only then does it need a literal of its own.
+      const uint64_t target =
+          address + 5 + static_cast<uint64_t>(static_cast<int64_t>(x86::get_rel32(bytes.data + 1)));
+      uint32_t offset = 0;
+      if (!sink.text_offset(target, offset) || !contains_pattern(site.patterns, PatternSpec::jmp32(offset))) {
+        site.patterns.push_back(PatternSpec::literal_bytes(copy(bytes)));
+      }
     } else {
       ++other;  // apply_returns() only rewrites jmp rel32
+      site.patterns.push_back(PatternSpec::literal_bytes(copy(bytes)));
     }
-    site.patterns.push_back(PatternSpec::literal_bytes(copy(bytes)));
     sink.add(stats, std::move(site));
   }
   if (other > 0)
@@ -347,13 +366,20 @@ Result<void, Diagnostic> read_call_sites(SiteSink& sink, SiteTableStats& stats) 
     site.address = address;
     site.kind = policy::kSiteCall;
     site.length = 5;
-    site.patterns.push_back(PatternSpec::literal_bytes(copy(bytes)));
-    if (bytes.data[0] == x86::kCall && thunk_size > 0) {
-      const uint64_t target =
-          address + 5 + static_cast<uint64_t>(static_cast<int64_t>(x86::get_rel32(bytes.data + 1)));
-      uint32_t offset = 0;
-      if (sink.text_offset(target - thunk_size, offset)) site.patterns.push_back(PatternSpec::call(offset));
+    // A direct call is stored as its target rather than as literal bytes:
+    // the same sequence, and 230k literals fewer in 6.12.
+    const uint64_t target =
+        address + 5 + static_cast<uint64_t>(static_cast<int64_t>(x86::get_rel32(bytes.data + 1)));
+    uint32_t original = 0;
+    if (bytes.data[0] == x86::kCall && sink.text_offset(target, original)) {
+      site.patterns.push_back(PatternSpec::call(original));
       site.target = target;
+      uint32_t thunk = 0;
+      if (thunk_size > 0 && sink.text_offset(target - thunk_size, thunk)) {
+        site.patterns.push_back(PatternSpec::call(thunk));
+      }
+    } else {
+      site.patterns.push_back(PatternSpec::literal_bytes(copy(bytes)));
     }
     sink.add(stats, std::move(site));
   }
@@ -581,9 +607,9 @@ Result<void, Diagnostic> collect_patch_sites(const ElfImage& image, Analysis& ou
   out.site_tables.clear();
   SiteSink sink(image, out);
   using Reader = Result<void, Diagnostic> (*)(SiteSink&, SiteTableStats&);
-  const Reader readers[] = {read_alternatives, read_jump_labels, read_static_calls, read_mcount,
-                            read_retpolines,   read_returns,     read_call_sites,   read_endbr_seal,
-                            read_paravirt,     read_smp_locks};
+  const Reader readers[] = {read_returns,  read_alternatives, read_jump_labels, read_static_calls,
+                            read_mcount,   read_retpolines,   read_call_sites,  read_endbr_seal,
+                            read_paravirt, read_smp_locks};
   for (Reader reader : readers) {
     SiteTableStats stats;
     VG_TRY_VOID(reader(sink, stats));

@@ -36,12 +36,22 @@ class SiteSink {
   // Records a site; false (and a note) if it cannot be expressed.
   bool add(SiteTableStats& stats, PatchSite site);
   void note(std::string text) { out_.notes.push_back(std::move(text)); }
+
+  // Return sites inside .altinstr_replacement (rewritten there before the
+  // alternatives copy them) and the return thunks present, both as VAs;
+  // filled by the .return_sites reader, which runs first.
+  const std::vector<uint64_t>& replacement_returns() const { return replacement_returns_; }
+  const std::vector<uint64_t>& return_thunks() const { return return_thunks_; }
+  void add_replacement_return(uint64_t va) { replacement_returns_.push_back(va); }
+  void set_return_thunks(std::vector<uint64_t> thunks) { return_thunks_ = std::move(thunks); }
   // Adds the summary notes of what add() could not record.
   void finish();
 
  private:
   const ElfImage& image_;
   Analysis& out_;
+  std::vector<uint64_t> replacement_returns_;
+  std::vector<uint64_t> return_thunks_;
   std::vector<uint64_t> unexpressible_;
   uint64_t unexpressible_count_ = 0;
   uint64_t truncated_ = 0;

@@ -95,6 +95,21 @@ TEST(Alternatives, RipRelativeOperandIsRelocated612) {
                           static_cast<uint8_t>(disp >> 16), static_cast<uint8_t>(disp >> 24)}));
 }
 
+// Proves a return site inside replacement code, rewritten by apply_returns()
+// before the alternative copies it, gives the site its `ret` form as well.
+TEST(Alternatives, ReturnSiteInsideReplacementIsFollowed) {
+  for (const char* layout : {"61", "612"}) {
+    const Fixture f = load(layout);
+    const PatchSite* site = f.site("alt_ret_site");
+    ASSERT_NE(site, nullptr) << layout;
+    EXPECT_TRUE(has_literal(*site, {0xc3, 0xcc, 0xcc, 0xcc, 0xcc})) << layout;
+    EXPECT_TRUE(has_literal(*site, {0x0f, 0x1f, 0x44, 0x00, 0x00})) << layout;
+    // NOP5 as on disk, ret, and the jmp (shortened: the thunks are near) to
+    // each of the two thunks; the on-disk jmp is one of those.
+    EXPECT_EQ(site->patterns.size(), 4u) << layout;
+  }
+}
+
 // Proves every table entry was read: counts per layout.
 TEST(Alternatives, EveryEntryCounted) {
   const Fixture v61 = load("61");
@@ -103,8 +118,8 @@ TEST(Alternatives, EveryEntryCounted) {
   for (const auto& t : v61.analysis.site_tables) entries61 += t.section == ".altinstructions" ? t.entries : 0;
   for (const auto& t : v612.analysis.site_tables)
     entries612 += t.section == ".altinstructions" ? t.entries : 0;
-  EXPECT_EQ(entries61, 3u);
-  EXPECT_EQ(entries612, 5u);
+  EXPECT_EQ(entries61, 4u);
+  EXPECT_EQ(entries612, 6u);
 }
 
 }  // namespace

@@ -152,7 +152,7 @@ TEST(BadInput, SpecialSectionNotWholeEntries) {
   EXPECT_EQ(stage_error(editor.bytes()), "__jump_table: size 52 is not a multiple of its entry size 16");
   ElfEditor returns = fixture();
   returns.symbol("__return_sites_end")->st_value -= 2;
-  EXPECT_EQ(stage_error(returns.bytes()), ".return_sites: size 2 is not a multiple of its entry size 4");
+  EXPECT_EQ(stage_error(returns.bytes()), ".return_sites: size 6 is not a multiple of its entry size 4");
 }
 
 // Proves an entry pointing outside kernel text is a diagnostic, not a crash.
@@ -170,9 +170,36 @@ TEST(BadInput, SpecialSectionEntryOutsideText) {
 // Proves alternatives matching neither layout are refused with one line.
 TEST(BadInput, AlternativesMatchNoLayout) {
   ElfEditor editor = fixture();
-  editor.symbol("__alt_instructions_end")->st_value -= 1;  // 69 bytes: neither 12 nor 14 divides it
+  editor.symbol("__alt_instructions_end")->st_value -= 1;  // 83 bytes: neither 12 nor 14 divides it
   EXPECT_EQ(stage_error(editor.bytes()),
-            ".altinstructions: size 69 is not a multiple of its entry size (12 in 6.1, 14 in 6.12)");
+            ".altinstructions: size 83 is not a multiple of its entry size (12 in 6.1, 14 in 6.12)");
+}
+
+}  // namespace
+}  // namespace vg::analyzer
+
+namespace vg::analyzer {
+namespace {
+
+// The layout of a fixture whose symbol `hidden` was renamed to "target_fn"
+// (its name offset now points at another name).
+KernelLayout layout_without(const std::string& fixture_layout, const std::vector<std::string>& hidden) {
+  ElfEditor editor(read_file(fixture_path(fixture_layout)));
+  for (const std::string& name : hidden) editor.symbol(name)->st_name = editor.symbol("target_fn")->st_name;
+  TempFile file(editor.bytes());
+  auto image = ElfImage::open(file.path());
+  EXPECT_TRUE(image.ok());
+  Analysis analysis;
+  EXPECT_TRUE(collect_kernel_info(*image.value(), analysis).ok());
+  return analysis.kernel.layout;
+}
+
+// Proves the layout comes from the alt_instr entry size, not from the
+// presence of layout-specific bounds symbols.
+TEST(LayoutDetection, EntrySizeDecidesWithoutHintSymbols) {
+  EXPECT_EQ(layout_without("61", {"__parainstructions"}), KernelLayout::kLinux61);
+  EXPECT_EQ(layout_without("612", {"__call_sites", "__ibt_endbr_seal", "__start_runtime_shift_d_hash_shift"}),
+            KernelLayout::kLinux612);
 }
 
 }  // namespace
