@@ -24,13 +24,15 @@ struct WorkerOutput {
 };
 
 // One past the last offset the sweep of `segment` must reach: the last byte
-// where a privileged opcode may start, looking kMaxPrefixRun bytes into the
-// following range because an unintended candidate there may start with
-// prefix bytes in this one.
+// where a privileged opcode may start. It looks up to an instruction's length
+// into the following range: an instruction starting in this range may have
+// its opcode there, after up to 14 prefix bytes, and an unintended candidate
+// there may start with prefix bytes in this range (kMaxPrefixRun).
 uint64_t sweep_limit(const CodeSection& section, const Segment& segment) {
+  static_assert(kMaxPrefixRun < kMaxInsnLength);
   const uint8_t* bytes = section.bytes.data;
   const uint64_t size = section.bytes.size;
-  const uint64_t window_end = std::min<uint64_t>(segment.end + kMaxPrefixRun, size);
+  const uint64_t window_end = std::min<uint64_t>(segment.end + kMaxInsnLength, size);
   for (uint64_t at = window_end; at > segment.begin;) {
     --at;
     if (privileged_opcode_at(bytes, size, at)) return std::min(at + 1, segment.end);

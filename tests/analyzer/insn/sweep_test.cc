@@ -102,6 +102,37 @@ TEST_F(FixturePasses, WithoutRestartsThe32BitCodeHidesTheNextFunction) {
   EXPECT_EQ(std::count_if(restarted.unintended.begin(), restarted.unintended.end(), is_cr4), 0);
 }
 
+TEST(SweepRules, BoundedSweepReachesAnOpcodeBehindLongPrefixesInTheNextRange) {
+  // Found by fuzz_insn_passes: an LGDT with 10 prefix bytes starts in the
+  // first range and has its opcode 10 bytes into the second.
+  const std::vector<uint8_t> bytes = {0x3E, 0x4C, 0x26, 0x26, 0x26, 0x26, 0x26,
+                                      0x26, 0x26, 0x3E, 0x0F, 0x01, 0x13, 0xC3};
+  CodeSection section = section_of(bytes);
+  section.restarts = {0, 2};
+  const Passes full = run({section}, {1, SweepExtent::kFull});
+  const Passes bounded = run({section}, {1, SweepExtent::kToLastCandidate});
+  ASSERT_EQ(full.sweep.aligned.size(), 2u);  // from 0 (13 bytes) and from the restart at 2
+  EXPECT_EQ(full.sweep.aligned[0].address, kBase);
+  EXPECT_EQ(full.sweep.aligned[0].kind, PrivilegedKind::kLgdt);
+  EXPECT_TRUE(same(full.sweep.aligned, bounded.sweep.aligned));
+  EXPECT_TRUE(same(full.unintended, bounded.unintended));
+}
+
+TEST(UnintendedRules, TriesThePrefixRunUpToAnInstructionLength) {
+  // movabs rax, imm64 whose immediate is F2 + 7 CS prefixes, then the aligned
+  // `cs cs tlbsync`. Entered at the F2, ten prefixes before the opcode, the
+  // bytes are PVALIDATE, a kind the aligned instruction is not.
+  const std::vector<uint8_t> bytes = {0x48, 0xB8, 0xF2, 0x2E, 0x2E, 0x2E, 0x2E, 0x2E,
+                                      0x2E, 0x2E, 0x2E, 0x2E, 0x0F, 0x01, 0xFF, 0xC3};
+  const Passes passes = run({section_of(bytes)}, {1, SweepExtent::kFull});
+  ASSERT_EQ(passes.sweep.aligned.size(), 1u);
+  EXPECT_EQ(passes.sweep.aligned[0].kind, PrivilegedKind::kTlbsync);
+  ASSERT_EQ(passes.unintended.size(), 1u);
+  EXPECT_EQ(passes.unintended[0].address, kBase + 2);
+  EXPECT_EQ(passes.unintended[0].kind, PrivilegedKind::kPvalidate);
+  EXPECT_EQ(passes.unintended[0].length, 13u);
+}
+
 TEST(UnintendedRules, ADroppedPrefixThatChangesTheKindIsANewGadget) {
   // data16 pvalidate; ret. From +1 it is still PVALIDATE (same opcode, same
   // kind: not reported); from +2 it is TLBSYNC, a different instruction.

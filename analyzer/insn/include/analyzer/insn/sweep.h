@@ -20,8 +20,8 @@ enum class SweepExtent {
   // full linear sweep).
   kFull,
   // Only up to the last byte where a privileged opcode could start
-  // (candidates.h), or where an unintended candidate's prefix run could start
-  // (kMaxPrefixRun bytes before one in the next range). Nothing after it can
+  // (candidates.h), looking one instruction length into the next range for
+  // opcodes after long prefix runs. Nothing after it can
   // change a result, so both passes find exactly what kFull finds; on 6.1 it
   // decodes about a third of .text.
   kToLastCandidate,

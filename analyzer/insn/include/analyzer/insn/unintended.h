@@ -27,13 +27,16 @@
 
 #include "analyzer/insn/code_map.h"
 #include "analyzer/insn/decoder.h"
+#include "analyzer/insn/prefixes.h"
 #include "analyzer/insn/sweep.h"
 
 namespace vg::analyzer::insn {
 
-// Prefix bytes worth trying in front of an opcode: at most this many, which
-// covers LOCK/66 + F2/F3 + REX, the most any privileged kind can use.
-inline constexpr size_t kMaxPrefixRun = 4;
+// Prefix bytes tried in front of an opcode: as many as an instruction can
+// hold (redundant segment prefixes can push a meaningful F2 or REX far from
+// the opcode). The run ends at the first byte that is not a prefix, so long
+// runs cost nothing in real code.
+inline constexpr size_t kMaxPrefixRun = kMaxInsnLength - 1;
 
 struct UnintendedStats {
   uint64_t candidates = 0;  // opcode positions that passed the byte filter
