@@ -33,7 +33,7 @@ class CliTest : public ::testing::Test {
                               ProgressReporter& progress) -> Result<AnalyzeOutput, analyzer::Diagnostic> {
       last_jobs_ = request.jobs;
       if (request.vmlinux == "missing")
-        return Err(analyzer::Diagnostic{"missing", "cannot open: No such file"});
+        return Err{analyzer::Diagnostic{"missing", "cannot open: No such file"}};
       progress.stage_begin("privileged");
       progress.update("privileged", 50, 100);
       progress.update("privileged", 100, 100);
@@ -45,7 +45,7 @@ class CliTest : public ::testing::Test {
       return output;
     };
     backend_.identify = [](const std::string& path) -> Result<analyzer::KernelInfo, analyzer::Diagnostic> {
-      if (path == "missing") return Err(analyzer::Diagnostic{"missing", "cannot open: No such file"});
+      if (path == "missing") return Err{analyzer::Diagnostic{"missing", "cannot open: No such file"}};
       analyzer::KernelInfo kernel = testing::synthetic_analysis().kernel;
       if (path == "other-kernel") kernel.build_id = {1, 2, 3};
       return kernel;

@@ -31,7 +31,7 @@ Result<PolicySummary, std::string> summarize_policy(const std::string& path,
   if (!bytes.empty()) std::memcpy(aligned.data(), bytes.data(), bytes.size());
   auto view =
       policy::PolicyView::parse(ByteView{reinterpret_cast<const uint8_t*>(aligned.data()), bytes.size()});
-  if (!view.ok()) return Err(std::string("built policy does not parse: ") + policy::describe(view.error()));
+  if (!view.ok()) return Err{std::string("built policy does not parse: ") + policy::describe(view.error())};
   char digest[65];
   to_hex(view->digest(), digest);
   return PolicySummary{path, digest, bytes.size()};

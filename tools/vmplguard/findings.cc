@@ -226,9 +226,9 @@ Result<FailOn, std::string> FailOn::parse(std::string_view text) {
     if (comma == std::string_view::npos) comma = text.size();
     std::string_view word = text.substr(start, comma - start);
     if (find_rule(word) == nullptr) {
-      return Err(std::string("--fail-on: '") + std::string(word) +
+      return Err{std::string("--fail-on: '") + std::string(word) +
                  "' is neither a severity (error, warning, note) nor a rule id (" + kRules.front().id + ".." +
-                 kRules.back().id + ")");
+                 kRules.back().id + ")"};
     }
     fail_on.rule_ids_.emplace_back(word);
     start = comma + 1;

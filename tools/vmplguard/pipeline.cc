@@ -69,7 +69,7 @@ Result<AnalyzeOutput, Diagnostic> run_pipeline(const AnalyzeRequest& request, Pr
   std::unique_ptr<ElfImage> image;
   VG_TRY_VOID(timed("open", progress, analysis.timings, [&]() -> StageResult {
     auto opened = ElfImage::open(request.vmlinux);
-    if (!opened.ok()) return Err(opened.error());
+    if (!opened.ok()) return Err{opened.error()};
     image = std::move(opened).value();
     return Ok{};
   }));
@@ -111,7 +111,7 @@ Result<AnalyzeOutput, Diagnostic> run_pipeline(const AnalyzeRequest& request, Pr
     });
     auto built = analyzer::build_policy(analysis, analyzer::PolicyOptions{});
     analysis.objects = all_objects;
-    if (!built.ok()) return Err(image->error("cannot build a policy: " + built.error()));
+    if (!built.ok()) return Err{image->error("cannot build a policy: " + built.error())};
     output.policy = std::move(built).value();
     return Ok{};
   }));
