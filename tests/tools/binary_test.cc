@@ -48,7 +48,8 @@ const std::string kOut = std::string(VG_TEST_OUT_DIR);
 TEST(VmplguardBinary, FindsTheHiddenCr0WriteAndWritesAVerifiablePolicy) {
   const std::string policy = kOut + "/mini.vgpol";
   const std::string report = kOut + "/mini.json";
-  const CliRun analyze = vmplguard("analyze " + kKernel + " -o " + policy + " --format json --output " + report);
+  const CliRun analyze =
+      vmplguard("analyze " + kKernel + " -o " + policy + " --format json --output " + report);
   ASSERT_EQ(analyze.status, 0) << analyze.out;
   const auto json = nlohmann::json::parse(slurp(report));
   EXPECT_EQ(json["schema_version"], 1);

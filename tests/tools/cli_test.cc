@@ -32,7 +32,8 @@ class CliTest : public ::testing::Test {
     backend_.analyze = [this](const AnalyzeRequest& request,
                               ProgressReporter& progress) -> Result<AnalyzeOutput, analyzer::Diagnostic> {
       last_jobs_ = request.jobs;
-      if (request.vmlinux == "missing") return Err(analyzer::Diagnostic{"missing", "cannot open: No such file"});
+      if (request.vmlinux == "missing")
+        return Err{analyzer::Diagnostic{"missing", "cannot open: No such file"}};
       progress.stage_begin("privileged");
       progress.update("privileged", 50, 100);
       progress.update("privileged", 100, 100);
@@ -44,7 +45,7 @@ class CliTest : public ::testing::Test {
       return output;
     };
     backend_.identify = [](const std::string& path) -> Result<analyzer::KernelInfo, analyzer::Diagnostic> {
-      if (path == "missing") return Err(analyzer::Diagnostic{"missing", "cannot open: No such file"});
+      if (path == "missing") return Err{analyzer::Diagnostic{"missing", "cannot open: No such file"}};
       analyzer::KernelInfo kernel = testing::synthetic_analysis().kernel;
       if (path == "other-kernel") kernel.build_id = {1, 2, 3};
       return kernel;
@@ -162,7 +163,8 @@ TEST_F(CliTest, JobsDefaultToTwoOnTwoCores) {
 }
 
 TEST_F(CliTest, WritesPolicyAndJsonReportThatAgree) {
-  const Outcome o = run_cli({"analyze", "vmlinux", "-o", path("p.vgpol"), "--format", "json", "--output", path("r.json")});
+  const Outcome o =
+      run_cli({"analyze", "vmlinux", "-o", path("p.vgpol"), "--format", "json", "--output", path("r.json")});
   ASSERT_EQ(o.status, kExitOk) << o.err;
   EXPECT_TRUE(o.out.empty());
   const auto report = nlohmann::json::parse(slurp(path("r.json")));
@@ -195,7 +197,8 @@ TEST_F(CliTest, PolicyVerifyChecksDigestAndKernel) {
 
   const Outcome other = run_cli({"policy", "verify", path("p.vgpol"), "--vmlinux", "other-kernel"});
   EXPECT_EQ(other.status, kExitFindings);
-  EXPECT_NE(other.err.find("does not match other-kernel: build id 3b9e017a55c0de42 in the policy, 010203 in the kernel"),
+  EXPECT_NE(other.err.find(
+                "does not match other-kernel: build id 3b9e017a55c0de42 in the policy, 010203 in the kernel"),
             std::string::npos);
 
   EXPECT_EQ(run_cli({"policy", "verify", path("p.vgpol"), "--vmlinux", "missing"}).status, kExitUsage);

@@ -19,7 +19,8 @@ std::vector<std::string> rule_ids(const std::vector<Finding>& findings) {
 
 TEST(Findings, EachRuleFiresOnlyForItsCase) {
   const auto findings = evaluate(testing::synthetic_analysis());
-  EXPECT_EQ(rule_ids(findings), (std::vector<std::string>{"VG001", "VG002", "VG003", "VG004", "VG005", "VG007"}));
+  EXPECT_EQ(rule_ids(findings),
+            (std::vector<std::string>{"VG001", "VG002", "VG003", "VG004", "VG005", "VG007"}));
 }
 
 TEST(Findings, UnintendedCr0InUntrustedCodeIsAnErrorAtItsFunction) {

@@ -13,7 +13,9 @@
 
 namespace vg::cli::testing {
 
-inline std::string golden_path(const std::string& name) { return std::string(VG_TOOLS_TEST_DIR) + "/golden/" + name; }
+inline std::string golden_path(const std::string& name) {
+  return std::string(VG_TOOLS_TEST_DIR) + "/golden/" + name;
+}
 
 inline void expect_golden(const std::string& name, const std::string& header, const std::string& actual) {
   const std::string path = golden_path(name);

@@ -19,8 +19,8 @@ TEST(Options, AnalyzeDefaults) {
 }
 
 TEST(Options, AnalyzeAllOptionsBothSpellings) {
-  auto command = parse_command_line({"analyze", "--format=sarif", "-o", "p", "--output=r", "vmlinux", "-j", "3",
-                                     "--verbose"});
+  auto command = parse_command_line(
+      {"analyze", "--format=sarif", "-o", "p", "--output=r", "vmlinux", "-j", "3", "--verbose"});
   ASSERT_TRUE(command.ok()) << command.error();
   const auto& options = std::get<AnalyzeOptions>(command.value());
   EXPECT_EQ(options.vmlinux, "vmlinux");

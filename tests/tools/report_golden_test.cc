@@ -11,7 +11,8 @@ namespace {
 
 constexpr const char* kHeader =
     "# Made by tests/tools/report_golden_test.cc from synthetic_analysis.h (tool version 0.1.0-test,\n"
-    "# policy summary below). Regenerate: VMPLGUARD_UPDATE_GOLDEN=1 ./vmplguard_cli_tests, review the diff.\n";
+    "# policy summary below). Regenerate: VMPLGUARD_UPDATE_GOLDEN=1 ./vmplguard_cli_tests, review the "
+    "diff.\n";
 
 struct Fixture {
   analyzer::Analysis analysis = testing::synthetic_analysis();
@@ -33,7 +34,8 @@ TEST(ReportGolden, Text) {
 
 TEST(ReportGolden, TextQuietShowsFindingsOnly) {
   Fixture f;
-  testing::expect_golden("report-quiet.txt", kHeader, render_text(f.input(), TextOptions{false, true, false}));
+  testing::expect_golden("report-quiet.txt", kHeader,
+                         render_text(f.input(), TextOptions{false, true, false}));
 }
 
 TEST(ReportGolden, Json) {

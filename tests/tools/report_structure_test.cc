@@ -32,9 +32,9 @@ TEST(JsonReport, HasTheDocumentedTopLevelKeysInOrder) {
   std::vector<std::string> keys;
   for (auto it = report.begin(); it != report.end(); ++it) keys.push_back(it.key());
   // nlohmann sorts object keys; the set is what is documented.
-  const std::set<std::string> expected{"schema_version", "tool",     "kernel",  "policy",   "regions",
+  const std::set<std::string> expected{"schema_version", "tool",       "kernel",  "policy",  "regions",
                                        "sites",          "privileged", "objects", "trusted", "summary",
-                                       "findings",       "notes",    "timings"};
+                                       "findings",       "notes",      "timings"};
   EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()), expected);
   EXPECT_EQ(report["schema_version"], kReportSchemaVersion);
   EXPECT_TRUE(report["policy"].is_null());

@@ -15,8 +15,9 @@ inline constexpr uint64_t kTextVa = 0xffffffff81000000ull;
 
 // Sets fields by name, so that fields added to the model later keep their defaults.
 inline analyzer::PrivilegedSite privileged_site(uint64_t address, policy::PrivilegedKind kind, uint8_t length,
-                                                bool unintended, bool trusted, bool init, std::string function,
-                                                uint64_t function_offset, std::string disassembly) {
+                                                bool unintended, bool trusted, bool init,
+                                                std::string function, uint64_t function_offset,
+                                                std::string disassembly) {
   analyzer::PrivilegedSite site;
   site.address = address;
   site.kind = kind;
@@ -50,11 +51,18 @@ inline analyzer::Analysis synthetic_analysis() {
       {".bss", RegionKind::kBss, kTextVa + 0x2400000, 0x400000, kRw, kRw},
   };
 
-  analyzer::PatchSite jump_label{kTextVa + 0x1100, kSiteJumpLabel, 5,
-                                 {PatternSpec::nop(5), PatternSpec::jmp32(0x1180)}, kTextVa + 0x1180};
-  analyzer::PatchSite ftrace{kTextVa + 0x2000, kSiteFtrace, 5, {PatternSpec::nop(5), PatternSpec::call(0x3000)}, 0};
-  analyzer::PatchSite both{kTextVa + 0x2100, static_cast<uint16_t>(kSiteReturn | kSiteAlternative), 5,
-                           {PatternSpec::jmp32(0x3100)}, 0};
+  analyzer::PatchSite jump_label{kTextVa + 0x1100,
+                                 kSiteJumpLabel,
+                                 5,
+                                 {PatternSpec::nop(5), PatternSpec::jmp32(0x1180)},
+                                 kTextVa + 0x1180};
+  analyzer::PatchSite ftrace{
+      kTextVa + 0x2000, kSiteFtrace, 5, {PatternSpec::nop(5), PatternSpec::call(0x3000)}, 0};
+  analyzer::PatchSite both{kTextVa + 0x2100,
+                           static_cast<uint16_t>(kSiteReturn | kSiteAlternative),
+                           5,
+                           {PatternSpec::jmp32(0x3100)},
+                           0};
   a.sites = {jump_label, ftrace, both};
   a.site_tables = {
       {"__jump_table", 16, 3, 1, 2},
@@ -64,25 +72,25 @@ inline analyzer::Analysis synthetic_analysis() {
 
   a.privileged = {
       // The kernel's own CR4 writer: trusted, not a finding.
-      privileged_site(kTextVa + 0x1010, PrivilegedKind::kMovToCr4, 3, false, true, false, "native_write_cr4", 0x10,
-                     "mov cr4, rdi"),
+      privileged_site(kTextVa + 0x1010, PrivilegedKind::kMovToCr4, 3, false, true, false, "native_write_cr4",
+                      0x10, "mov cr4, rdi"),
       // A wrmsr in its accessor: trusted, not a finding.
-      privileged_site(kTextVa + 0x1204, PrivilegedKind::kWrmsr, 2, false, true, false, "native_write_msr", 0x4,
-                     "wrmsr"),
+      privileged_site(kTextVa + 0x1204, PrivilegedKind::kWrmsr, 2, false, true, false, "native_write_msr",
+                      0x4, "wrmsr"),
       // An unintended lgdt inside trusted code: not a finding.
       privileged_site(kTextVa + 0x1300, PrivilegedKind::kLgdt, 3, true, true, false, "load_direct_gdt", 0x20,
-                     "lgdt [rax]"),
+                      "lgdt [rax]"),
       // An unintended CR0 write in untrusted code: VG001.
-      privileged_site(kTextVa + 0x4a2c, PrivilegedKind::kMovToCr0, 3, true, false, false, "proc_map_files_readdir",
-                     0x1ac, "mov cr0, rax"),
+      privileged_site(kTextVa + 0x4a2c, PrivilegedKind::kMovToCr0, 3, true, false, false,
+                      "proc_map_files_readdir", 0x1ac, "mov cr0, rax"),
       // An unintended wrmsr in untrusted init code: VG002.
       privileged_site(kTextVa + 0x2000210, PrivilegedKind::kWrmsr, 2, true, false, true, "early_fixup", 0x10,
-                     "wrmsr"),
+                      "wrmsr"),
       // An aligned lidt outside any function: VG003.
       privileged_site(kTextVa + 0x5000, PrivilegedKind::kLidt, 3, false, false, false, "", 0, "lidt [rdi]"),
       // An unintended wbinvd in untrusted code: VG005.
       privileged_site(kTextVa + 0x6010, PrivilegedKind::kWbinvd, 2, true, false, false, "ethtool_stats", 0x30,
-                     "wbinvd"),
+                      "wbinvd"),
   };
 
   a.functions = {
@@ -91,14 +99,24 @@ inline analyzer::Analysis synthetic_analysis() {
       {"proc_map_files_readdir", kTextVa + 0x4880, 0x400, false, false, ""},
   };
 
-  analyzer::CriticalObjectInfo sys_call_table{"sys_call_table", "redirects every system call",
-                                              Protection::kLockedAfterBoot, true, kTextVa + 0x1200040, 3704,
-                                              "BTF", ".rodata"};
-  analyzer::CriticalObjectInfo modprobe_path{"modprobe_path", "runs an attacker's program as root",
-                                             Protection::kWriteMediated, true, kTextVa + 0x1600100, 256,
-                                             "DWARF", ".data"};
-  analyzer::CriticalObjectInfo selinux_state{"selinux_state", "turns SELinux enforcement off",
-                                             Protection::kWatched, false, 0, 0, "", ""};
+  analyzer::CriticalObjectInfo sys_call_table{"sys_call_table",
+                                              "redirects every system call",
+                                              Protection::kLockedAfterBoot,
+                                              true,
+                                              kTextVa + 0x1200040,
+                                              3704,
+                                              "BTF",
+                                              ".rodata"};
+  analyzer::CriticalObjectInfo modprobe_path{"modprobe_path",
+                                             "runs an attacker's program as root",
+                                             Protection::kWriteMediated,
+                                             true,
+                                             kTextVa + 0x1600100,
+                                             256,
+                                             "DWARF",
+                                             ".data"};
+  analyzer::CriticalObjectInfo selinux_state{
+      "selinux_state", "turns SELinux enforcement off", Protection::kWatched, false, 0, 0, "", ""};
   a.objects = {sys_call_table, modprobe_path, selinux_state};
 
   a.trusted = {2, 0x60, 1, 0x400};
@@ -118,13 +136,15 @@ inline std::vector<uint8_t> synthetic_policy(const analyzer::Analysis& a) {
                        region.perms_final);
   }
   for (const auto& site : a.sites) {
-    builder.add_site(static_cast<uint32_t>(site.address - a.kernel.text_va), site.kind, site.length, site.patterns);
+    builder.add_site(static_cast<uint32_t>(site.address - a.kernel.text_va), site.kind, site.length,
+                     site.patterns);
   }
   for (const auto& insn : a.privileged) {
-    const uint8_t flags = static_cast<uint8_t>((insn.unintended ? policy::kPrivUnintended : 0) |
-                                               (insn.trusted ? policy::kPrivTrusted : 0) |
-                                               (insn.init ? policy::kPrivInit : 0));
-    builder.add_privileged(static_cast<uint32_t>(insn.address - a.kernel.text_va), insn.kind, insn.length, flags);
+    const uint8_t flags =
+        static_cast<uint8_t>((insn.unintended ? policy::kPrivUnintended : 0) |
+                             (insn.trusted ? policy::kPrivTrusted : 0) | (insn.init ? policy::kPrivInit : 0));
+    builder.add_privileged(static_cast<uint32_t>(insn.address - a.kernel.text_va), insn.kind, insn.length,
+                           flags);
   }
   for (const auto& function : a.functions) {
     builder.add_function(static_cast<uint32_t>(function.address - a.kernel.text_va),
@@ -133,8 +153,8 @@ inline std::vector<uint8_t> synthetic_policy(const analyzer::Analysis& a) {
   }
   for (const auto& object : a.objects) {
     if (!object.present) continue;
-    builder.add_object(static_cast<uint32_t>(object.address - a.kernel.text_va), static_cast<uint32_t>(object.size),
-                       object.name, object.protection,
+    builder.add_object(static_cast<uint32_t>(object.address - a.kernel.text_va),
+                       static_cast<uint32_t>(object.size), object.name, object.protection,
                        object.region == ".rodata" ? policy::RegionKind::kRodata : policy::RegionKind::kData);
   }
   auto bytes = builder.build();

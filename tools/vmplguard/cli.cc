@@ -25,11 +25,13 @@ namespace {
 // Summary of the policy bytes the pipeline built. The builder's output always
 // parses (it is tested to); a failure here is a broken invariant of the
 // builder, reported as an input-independent error rather than trusted.
-Result<PolicySummary, std::string> summarize_policy(const std::string& path, const std::vector<uint8_t>& bytes) {
+Result<PolicySummary, std::string> summarize_policy(const std::string& path,
+                                                    const std::vector<uint8_t>& bytes) {
   std::vector<uint64_t> aligned((bytes.size() + 7) / 8);
   if (!bytes.empty()) std::memcpy(aligned.data(), bytes.data(), bytes.size());
-  auto view = policy::PolicyView::parse(ByteView{reinterpret_cast<const uint8_t*>(aligned.data()), bytes.size()});
-  if (!view.ok()) return Err(std::string("built policy does not parse: ") + policy::describe(view.error()));
+  auto view =
+      policy::PolicyView::parse(ByteView{reinterpret_cast<const uint8_t*>(aligned.data()), bytes.size()});
+  if (!view.ok()) return Err{std::string("built policy does not parse: ") + policy::describe(view.error())};
   char digest[65];
   to_hex(view->digest(), digest);
   return PolicySummary{path, digest, bytes.size()};
@@ -41,8 +43,8 @@ unsigned choose_jobs(const AnalyzeOptions& options, const Terminal& terminal) {
   return terminal.hardware_threads >= 2 ? 2 : 1;
 }
 
-int analyze(const AnalyzeOptions& options, const Backend& backend, const Terminal& terminal, std::ostream& out,
-            std::ostream& err) {
+int analyze(const AnalyzeOptions& options, const Backend& backend, const Terminal& terminal,
+            std::ostream& out, std::ostream& err) {
   const bool live = terminal.stderr_is_tty && !options.quiet;
   ProgressReporter progress(err, live, options.verbose);
   auto result = backend.analyze(AnalyzeRequest{options.vmlinux, choose_jobs(options, terminal)}, progress);
@@ -77,7 +79,8 @@ int analyze(const AnalyzeOptions& options, const Backend& backend, const Termina
   std::string report;
   switch (options.format) {
     case ReportFormat::kText:
-      report = render_text(input, TextOptions{to_terminal && !terminal.no_color, options.quiet, options.verbose});
+      report =
+          render_text(input, TextOptions{to_terminal && !terminal.no_color, options.quiet, options.verbose});
       break;
     case ReportFormat::kJson: report = render_json(input); break;
     case ReportFormat::kSarif: report = render_sarif(input); break;
@@ -107,11 +110,12 @@ Terminal detect_terminal() {
   return terminal;
 }
 
-int run(const std::vector<std::string>& args, const Backend& backend, const Terminal& terminal, std::ostream& out,
-        std::ostream& err) {
+int run(const std::vector<std::string>& args, const Backend& backend, const Terminal& terminal,
+        std::ostream& out, std::ostream& err) {
   auto command = parse_command_line(args);
   if (!command.ok()) {
-    err << "vmplguard: " << command.error() << "\n" << "Try 'vmplguard --help'.\n";
+    err << "vmplguard: " << command.error() << "\n"
+        << "Try 'vmplguard --help'.\n";
     return kExitUsage;
   }
   if (const auto* help = std::get_if<HelpRequest>(&command.value())) {
@@ -126,7 +130,8 @@ int run(const std::vector<std::string>& args, const Backend& backend, const Term
   if (const auto* analyze_options = std::get_if<AnalyzeOptions>(&command.value())) {
     return analyze(*analyze_options, backend, terminal, out, err);
   }
-  if (const auto* show = std::get_if<PolicyShowOptions>(&command.value())) return policy_show(*show, out, err);
+  if (const auto* show = std::get_if<PolicyShowOptions>(&command.value()))
+    return policy_show(*show, out, err);
   return policy_verify(std::get<PolicyVerifyOptions>(command.value()), backend, out, err);
 }
 

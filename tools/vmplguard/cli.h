@@ -34,7 +34,8 @@ struct AnalyzeOutput {
 };
 
 struct Backend {
-  std::function<Result<AnalyzeOutput, analyzer::Diagnostic>(const AnalyzeRequest&, ProgressReporter&)> analyze;
+  std::function<Result<AnalyzeOutput, analyzer::Diagnostic>(const AnalyzeRequest&, ProgressReporter&)>
+      analyze;
   // Identity of a kernel (release, build id, _text) for `policy verify`.
   std::function<Result<analyzer::KernelInfo, analyzer::Diagnostic>(const std::string& vmlinux)> identify;
 };
@@ -42,14 +43,14 @@ struct Backend {
 struct Terminal {
   bool stdout_is_tty = false;
   bool stderr_is_tty = false;
-  bool no_color = false;          // NO_COLOR is set (https://no-color.org)
+  bool no_color = false;  // NO_COLOR is set (https://no-color.org)
   unsigned hardware_threads = 1;
 };
 
 // Terminal facts of the running process.
 Terminal detect_terminal();
 
-int run(const std::vector<std::string>& args, const Backend& backend, const Terminal& terminal, std::ostream& out,
-        std::ostream& err);
+int run(const std::vector<std::string>& args, const Backend& backend, const Terminal& terminal,
+        std::ostream& out, std::ostream& err);
 
 }  // namespace vg::cli

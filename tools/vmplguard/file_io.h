@@ -14,7 +14,7 @@ namespace vg::cli {
 // Reads at most `max_size` bytes; a larger file is an error, not a truncation.
 // The bytes land in 8-byte-aligned storage, as the policy reader requires.
 Result<std::vector<uint64_t>, std::string> read_file_aligned(const std::string& path, uint64_t max_size,
-                                                              uint64_t& size);
+                                                             uint64_t& size);
 
 // Writes through a temporary file in the same directory and renames it, so a
 // reader never sees a half-written policy or report.

@@ -143,8 +143,8 @@ void check_site_tables(const Analysis& analysis, std::vector<Finding>& out) {
     if (table.skipped == 0) continue;
     Finding finding;
     finding.rule = find_rule("VG007");
-    finding.message = std::to_string(table.skipped) + " of " + std::to_string(table.entries) + " entries of " +
-                      table.section + " skipped";
+    finding.message = std::to_string(table.skipped) + " of " + std::to_string(table.entries) +
+                      " entries of " + table.section + " skipped";
     out.push_back(std::move(finding));
   }
 }
@@ -155,7 +155,8 @@ void check_regions(const Analysis& analysis, std::vector<Finding>& out) {
     if ((region.perms_final & kWriteExec) != kWriteExec) continue;
     Finding finding;
     finding.rule = find_rule("VG008");
-    finding.message = "region " + region.name + " is " + perms_string(region.perms_final) + " after the final lock";
+    finding.message =
+        "region " + region.name + " is " + perms_string(region.perms_final) + " after the final lock";
     finding.has_address = true;
     finding.address = region.start;
     out.push_back(std::move(finding));
@@ -173,7 +174,9 @@ const char* severity_name(Severity severity) {
   return "error";
 }
 
-const std::vector<Rule>& rules() { return kRules; }
+const std::vector<Rule>& rules() {
+  return kRules;
+}
 
 const Rule* find_rule(std::string_view id) {
   for (const Rule& rule : kRules) {
@@ -212,7 +215,9 @@ Result<FailOn, std::string> FailOn::parse(std::string_view text) {
   fail_on.enabled_ = true;
   if (text == "error" || text == "warning" || text == "note") {
     fail_on.by_severity_ = true;
-    fail_on.threshold_ = text == "error" ? Severity::kError : text == "warning" ? Severity::kWarning : Severity::kNote;
+    fail_on.threshold_ = text == "error"     ? Severity::kError
+                         : text == "warning" ? Severity::kWarning
+                                             : Severity::kNote;
     return fail_on;
   }
   size_t start = 0;
@@ -221,9 +226,9 @@ Result<FailOn, std::string> FailOn::parse(std::string_view text) {
     if (comma == std::string_view::npos) comma = text.size();
     std::string_view word = text.substr(start, comma - start);
     if (find_rule(word) == nullptr) {
-      return Err(std::string("--fail-on: '") + std::string(word) +
+      return Err{std::string("--fail-on: '") + std::string(word) +
                  "' is neither a severity (error, warning, note) nor a rule id (" + kRules.front().id + ".." +
-                 kRules.back().id + ")");
+                 kRules.back().id + ")"};
     }
     fail_on.rule_ids_.emplace_back(word);
     start = comma + 1;

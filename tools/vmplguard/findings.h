@@ -19,8 +19,8 @@ enum class Severity : uint8_t { kNote = 0, kWarning = 1, kError = 2 };
 const char* severity_name(Severity severity);
 
 struct Rule {
-  const char* id;           // "VG001"
-  const char* name;         // "UnintendedControlRegisterWrite" (SARIF rule name)
+  const char* id;    // "VG001"
+  const char* name;  // "UnintendedControlRegisterWrite" (SARIF rule name)
   Severity severity;
   const char* summary;      // one line
   const char* description;  // why it matters and what to do about it
@@ -32,11 +32,11 @@ const Rule* find_rule(std::string_view id);
 
 struct Finding {
   const Rule* rule = nullptr;
-  std::string message;     // one sentence, lower case start, no trailing period
+  std::string message;  // one sentence, lower case start, no trailing period
   bool has_address = false;
-  uint64_t address = 0;    // VA of the instruction or object
-  uint8_t length = 0;      // bytes at `address` (0 if not known)
-  std::string function;    // containing function, "" if none
+  uint64_t address = 0;  // VA of the instruction or object
+  uint8_t length = 0;    // bytes at `address` (0 if not known)
+  std::string function;  // containing function, "" if none
   uint64_t function_offset = 0;
 };
 

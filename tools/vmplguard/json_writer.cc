@@ -72,10 +72,18 @@ void JsonWriter::close(char bracket) {
   if (stack_.empty()) out_ += '\n';
 }
 
-void JsonWriter::begin_object() { open('{', true); }
-void JsonWriter::end_object() { close('}'); }
-void JsonWriter::begin_array() { open('[', false); }
-void JsonWriter::end_array() { close(']'); }
+void JsonWriter::begin_object() {
+  open('{', true);
+}
+void JsonWriter::end_object() {
+  close('}');
+}
+void JsonWriter::begin_array() {
+  open('[', false);
+}
+void JsonWriter::end_array() {
+  close(']');
+}
 
 void JsonWriter::value(std::string_view text) {
   before_value();

@@ -102,7 +102,7 @@ class ArgCursor {
       pending_.reset();
       return v;
     }
-    if (done()) return Err(current_ + " needs a value");
+    if (done()) return Err{current_ + " needs a value"};
     return args_[next_++];
   }
 
@@ -115,20 +115,22 @@ class ArgCursor {
   std::string current_;
 };
 
-bool looks_like_option(const std::string& arg) { return arg.size() > 1 && arg[0] == '-'; }
+bool looks_like_option(const std::string& arg) {
+  return arg.size() > 1 && arg[0] == '-';
+}
 
 Result<ReportFormat, std::string> parse_format(const std::string& text, bool allow_sarif) {
   if (text == "text") return ReportFormat::kText;
   if (text == "json") return ReportFormat::kJson;
   if (text == "sarif" && allow_sarif) return ReportFormat::kSarif;
-  return Err("--format: unknown format '" + text + "' (use text, json" + (allow_sarif ? ", sarif)" : ")"));
+  return Err{"--format: unknown format '" + text + "' (use text, json" + (allow_sarif ? ", sarif)" : ")")};
 }
 
 Result<unsigned, std::string> parse_jobs(const std::string& text) {
   unsigned jobs = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), jobs);
   if (error != std::errc() || end != text.data() + text.size() || jobs == 0 || jobs > 256) {
-    return Err("--jobs: '" + text + "' is not a number from 1 to 256");
+    return Err{"--jobs: '" + text + "' is not a number from 1 to 256"};
   }
   return jobs;
 }
@@ -156,15 +158,15 @@ Result<Command, std::string> parse_analyze(const std::vector<std::string>& args)
     } else if (cursor.take("--verbose", "-v")) {
       options.verbose = true;
     } else if (looks_like_option(cursor.peek())) {
-      return Err("analyze: unknown option '" + cursor.peek() + "'");
+      return Err{"analyze: unknown option '" + cursor.peek() + "'"};
     } else if (options.vmlinux.empty()) {
       options.vmlinux = cursor.positional();
     } else {
-      return Err("analyze: more than one VMLINUX given ('" + options.vmlinux + "', '" + cursor.peek() + "')");
+      return Err{"analyze: more than one VMLINUX given ('" + options.vmlinux + "', '" + cursor.peek() + "')"};
     }
   }
-  if (options.vmlinux.empty()) return Err("analyze: missing VMLINUX");
-  if (options.quiet && options.verbose) return Err("analyze: --quiet and --verbose exclude each other");
+  if (options.vmlinux.empty()) return Err{"analyze: missing VMLINUX"};
+  if (options.quiet && options.verbose) return Err{"analyze: --quiet and --verbose exclude each other"};
   return Command{std::move(options)};
 }
 
@@ -177,14 +179,14 @@ Result<Command, std::string> parse_policy_show(const std::vector<std::string>& a
       const std::string format = VG_TRY(cursor.value());
       options.format = VG_TRY(parse_format(format, false));
     } else if (looks_like_option(cursor.peek())) {
-      return Err("policy show: unknown option '" + cursor.peek() + "'");
+      return Err{"policy show: unknown option '" + cursor.peek() + "'"};
     } else if (options.file.empty()) {
       options.file = cursor.positional();
     } else {
-      return Err("policy show: more than one FILE given");
+      return Err{"policy show: more than one FILE given"};
     }
   }
-  if (options.file.empty()) return Err("policy show: missing FILE");
+  if (options.file.empty()) return Err{"policy show: missing FILE"};
   return Command{std::move(options)};
 }
 
@@ -196,33 +198,33 @@ Result<Command, std::string> parse_policy_verify(const std::vector<std::string>&
     if (cursor.take("--vmlinux")) {
       options.vmlinux = VG_TRY(cursor.value());
     } else if (looks_like_option(cursor.peek())) {
-      return Err("policy verify: unknown option '" + cursor.peek() + "'");
+      return Err{"policy verify: unknown option '" + cursor.peek() + "'"};
     } else if (options.file.empty()) {
       options.file = cursor.positional();
     } else {
-      return Err("policy verify: more than one FILE given");
+      return Err{"policy verify: more than one FILE given"};
     }
   }
-  if (options.file.empty()) return Err("policy verify: missing FILE");
+  if (options.file.empty()) return Err{"policy verify: missing FILE"};
   return Command{std::move(options)};
 }
 
 }  // namespace
 
 Result<Command, std::string> parse_command_line(const std::vector<std::string>& args) {
-  if (args.empty()) return Err(std::string("missing command (analyze, policy)"));
+  if (args.empty()) return Err{std::string("missing command (analyze, policy)")};
   const std::string& command = args[0];
   if (command == "--help" || command == "-h" || command == "help") return Command{HelpRequest{kMainHelp}};
   if (command == "--version" || command == "-V") return Command{VersionRequest{}};
   if (command == "analyze") return parse_analyze(args);
   if (command == "policy") {
-    if (args.size() < 2) return Err(std::string("policy: missing subcommand (show, verify)"));
+    if (args.size() < 2) return Err{std::string("policy: missing subcommand (show, verify)")};
     if (args[1] == "--help" || args[1] == "-h") return Command{HelpRequest{kPolicyHelp}};
     if (args[1] == "show") return parse_policy_show(args);
     if (args[1] == "verify") return parse_policy_verify(args);
-    return Err("policy: unknown subcommand '" + args[1] + "' (show, verify)");
+    return Err{"policy: unknown subcommand '" + args[1] + "' (show, verify)"};
   }
-  return Err("unknown command '" + command + "' (analyze, policy)");
+  return Err{"unknown command '" + command + "' (analyze, policy)"};
 }
 
 }  // namespace vg::cli

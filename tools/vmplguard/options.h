@@ -15,11 +15,11 @@ enum class ReportFormat { kText, kJson, kSarif };
 
 struct AnalyzeOptions {
   std::string vmlinux;
-  std::string policy_path;   // -o; empty: no policy written
+  std::string policy_path;  // -o; empty: no policy written
   ReportFormat format = ReportFormat::kText;
-  std::string output_path;   // --output; empty: standard output
+  std::string output_path;  // --output; empty: standard output
   FailOn fail_on;
-  unsigned jobs = 0;         // 0: one per core, at most two
+  unsigned jobs = 0;  // 0: one per core, at most two
   bool quiet = false;
   bool verbose = false;
 };
@@ -40,7 +40,8 @@ struct HelpRequest {
 };
 struct VersionRequest {};
 
-using Command = std::variant<AnalyzeOptions, PolicyShowOptions, PolicyVerifyOptions, HelpRequest, VersionRequest>;
+using Command =
+    std::variant<AnalyzeOptions, PolicyShowOptions, PolicyVerifyOptions, HelpRequest, VersionRequest>;
 
 // Errors are one line without the "vmplguard: " prefix.
 Result<Command, std::string> parse_command_line(const std::vector<std::string>& args);

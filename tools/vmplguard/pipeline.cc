@@ -28,8 +28,9 @@ StageResult timed(const char* name, ProgressReporter& progress, std::vector<anal
   StageResult result = stage();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   progress.stage_end(name, seconds);
-  const bool recorded = std::any_of(timings.begin() + static_cast<std::ptrdiff_t>(before), timings.end(),
-                                    [&](const analyzer::StageTiming& timing) { return timing.stage == name; });
+  const bool recorded =
+      std::any_of(timings.begin() + static_cast<std::ptrdiff_t>(before), timings.end(),
+                  [&](const analyzer::StageTiming& timing) { return timing.stage == name; });
   if (!recorded) timings.push_back(analyzer::StageTiming{name, seconds});
   return result;
 }
@@ -38,7 +39,8 @@ StageResult timed(const char* name, ProgressReporter& progress, std::vector<anal
 // Analysis (with copies of the inputs it may read) so that the two threads
 // never touch the same object, whatever the stages write (notes included).
 StageResult run_side_branch(const ElfImage& image, Analysis& side, ProgressReporter& progress) {
-  VG_TRY_VOID(timed("patch_sites", progress, side.timings, [&] { return analyzer::collect_patch_sites(image, side); }));
+  VG_TRY_VOID(timed("patch_sites", progress, side.timings,
+                    [&] { return analyzer::collect_patch_sites(image, side); }));
   return timed("objects", progress, side.timings, [&] { return analyzer::collect_objects(image, side); });
 }
 
@@ -67,15 +69,16 @@ Result<AnalyzeOutput, Diagnostic> run_pipeline(const AnalyzeRequest& request, Pr
   std::unique_ptr<ElfImage> image;
   VG_TRY_VOID(timed("open", progress, analysis.timings, [&]() -> StageResult {
     auto opened = ElfImage::open(request.vmlinux);
-    if (!opened.ok()) return Err(opened.error());
+    if (!opened.ok()) return Err{opened.error()};
     image = std::move(opened).value();
     return Ok{};
   }));
   VG_TRY_VOID(timed("kernel_info", progress, analysis.timings,
                     [&] { return analyzer::collect_kernel_info(*image, analysis); }));
-  VG_TRY_VOID(timed("regions", progress, analysis.timings, [&] { return analyzer::collect_regions(*image, analysis); }));
-  VG_TRY_VOID(
-      timed("functions", progress, analysis.timings, [&] { return analyzer::collect_functions(*image, analysis); }));
+  VG_TRY_VOID(timed("regions", progress, analysis.timings,
+                    [&] { return analyzer::collect_regions(*image, analysis); }));
+  VG_TRY_VOID(timed("functions", progress, analysis.timings,
+                    [&] { return analyzer::collect_functions(*image, analysis); }));
 
   Analysis side;
   side.kernel = analysis.kernel;
@@ -94,7 +97,8 @@ Result<AnalyzeOutput, Diagnostic> run_pipeline(const AnalyzeRequest& request, Pr
   }
   join_side(analysis, side);
 
-  VG_TRY_VOID(timed("trust", progress, analysis.timings, [&] { return analyzer::classify_trust(*image, analysis); }));
+  VG_TRY_VOID(
+      timed("trust", progress, analysis.timings, [&] { return analyzer::classify_trust(*image, analysis); }));
   VG_TRY_VOID(timed("policy", progress, analysis.timings, [&]() -> StageResult {
     // Per-CPU objects (gdt_page, cpu_tss_rw) have no fixed address for the
     // policy to pin: the objects stage reports them "reported only", but the
@@ -107,7 +111,7 @@ Result<AnalyzeOutput, Diagnostic> run_pipeline(const AnalyzeRequest& request, Pr
     });
     auto built = analyzer::build_policy(analysis, analyzer::PolicyOptions{});
     analysis.objects = all_objects;
-    if (!built.ok()) return Err(image->error("cannot build a policy: " + built.error()));
+    if (!built.ok()) return Err{image->error("cannot build a policy: " + built.error())};
     output.policy = std::move(built).value();
     return Ok{};
   }));

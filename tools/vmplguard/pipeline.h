@@ -19,7 +19,8 @@
 
 namespace vg::cli {
 
-Result<AnalyzeOutput, analyzer::Diagnostic> run_pipeline(const AnalyzeRequest& request, ProgressReporter& progress);
+Result<AnalyzeOutput, analyzer::Diagnostic> run_pipeline(const AnalyzeRequest& request,
+                                                         ProgressReporter& progress);
 
 // Release, build id and _text of a vmlinux, for `policy verify --vmlinux`.
 Result<analyzer::KernelInfo, analyzer::Diagnostic> identify_kernel(const std::string& vmlinux);

@@ -122,12 +122,13 @@ void show_text(const std::string& path, const PolicyView& view, uint64_t size, s
   for (const auto& [kind, n] : site_kind_counts(view)) out << "    " << kind << " " << n << "\n";
   out << "  privileged   " << view.privileged().count << "\n";
   for (const auto& [kind, n] : privileged_counts(view, false)) out << "    " << kind << " " << n << "\n";
-  for (const auto& [kind, n] : privileged_counts(view, true)) out << "    " << kind << " " << n << " (unintended)\n";
+  for (const auto& [kind, n] : privileged_counts(view, true))
+    out << "    " << kind << " " << n << " (unintended)\n";
   out << "  functions    " << view.functions().count << " (" << trusted_functions(view) << " trusted)\n";
   out << "  objects      " << view.objects().count << "\n";
   for (const policy::CriticalObject& object : view.objects()) {
-    out << "    " << view.string(object.name) << " _text+" << hex(object.offset) << " " << object.size << " B "
-        << protection_id(static_cast<policy::Protection>(object.protection)) << "\n";
+    out << "    " << view.string(object.name) << " _text+" << hex(object.offset) << " " << object.size
+        << " B " << protection_id(static_cast<policy::Protection>(object.protection)) << "\n";
   }
   out << "  modules      " << view.module_hashes().count << "\n";
 }
@@ -228,21 +229,24 @@ int policy_verify(const PolicyVerifyOptions& options, const Backend& backend, st
   // The header keeps at most 39 characters of the release (NUL padded).
   const std::string policy_release = release_of(view);
   if (kernel->release.compare(0, policy_release.size(), policy_release) != 0 ||
-      (policy_release.size() < sizeof(view.header().kernel_release) - 1 && kernel->release.size() != policy_release.size())) {
-    mismatches.push_back("release '" + policy_release + "' in the policy, '" + kernel->release + "' in the kernel");
+      (policy_release.size() < sizeof(view.header().kernel_release) - 1 &&
+       kernel->release.size() != policy_release.size())) {
+    mismatches.push_back("release '" + policy_release + "' in the policy, '" + kernel->release +
+                         "' in the kernel");
   }
   if (view.header().link_text_va != kernel->text_va) {
-    mismatches.push_back("_text " + hex(view.header().link_text_va) + " in the policy, " + hex(kernel->text_va) +
-                         " in the kernel");
+    mismatches.push_back("_text " + hex(view.header().link_text_va) + " in the policy, " +
+                         hex(kernel->text_va) + " in the kernel");
   }
   if (!mismatches.empty()) {
     for (const std::string& mismatch : mismatches) {
-      err << "vmplguard: " << options.file << ": does not match " << options.vmlinux << ": " << mismatch << "\n";
+      err << "vmplguard: " << options.file << ": does not match " << options.vmlinux << ": " << mismatch
+          << "\n";
     }
     return kExitFindings;
   }
-  out << options.file << ": ok: valid policy, sha256 " << digest << ", matches " << options.vmlinux << " (build id "
-      << hex_bytes(kernel->build_id) << ")\n";
+  out << options.file << ": ok: valid policy, sha256 " << digest << ", matches " << options.vmlinux
+      << " (build id " << hex_bytes(kernel->build_id) << ")\n";
   return kExitOk;
 }
 

@@ -9,6 +9,7 @@
 namespace vg::cli {
 
 int policy_show(const PolicyShowOptions& options, std::ostream& out, std::ostream& err);
-int policy_verify(const PolicyVerifyOptions& options, const Backend& backend, std::ostream& out, std::ostream& err);
+int policy_verify(const PolicyVerifyOptions& options, const Backend& backend, std::ostream& out,
+                  std::ostream& err);
 
 }  // namespace vg::cli

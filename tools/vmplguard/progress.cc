@@ -21,7 +21,8 @@ void ProgressReporter::stage_begin(std::string_view stage) {
 void ProgressReporter::update(std::string_view stage, uint64_t done, uint64_t total) {
   if (!live_ || total == 0) return;
   const std::lock_guard lock(mutex_);
-  auto it = std::find_if(running_.begin(), running_.end(), [&](const Running& r) { return r.stage == stage; });
+  auto it =
+      std::find_if(running_.begin(), running_.end(), [&](const Running& r) { return r.stage == stage; });
   if (it == running_.end()) return;
   const int percent = static_cast<int>(std::min<uint64_t>(done, total) * 100 / total);
   if (percent == it->percent) return;
@@ -33,8 +34,9 @@ void ProgressReporter::update(std::string_view stage, uint64_t done, uint64_t to
 
 void ProgressReporter::stage_end(std::string_view stage, double seconds) {
   const std::lock_guard lock(mutex_);
-  running_.erase(std::remove_if(running_.begin(), running_.end(), [&](const Running& r) { return r.stage == stage; }),
-                 running_.end());
+  running_.erase(
+      std::remove_if(running_.begin(), running_.end(), [&](const Running& r) { return r.stage == stage; }),
+      running_.end());
   if (verbose_) {
     if (live_ && drawn_) err_ << "\r\x1b[K";
     char line[160];

@@ -34,8 +34,8 @@ struct ReportInput {
 
 struct TextOptions {
   bool color = false;
-  bool quiet = false;          // findings and the summary line only
-  bool show_timings = false;   // --verbose
+  bool quiet = false;         // findings and the summary line only
+  bool show_timings = false;  // --verbose
 };
 
 std::string render_text(const ReportInput& input, const TextOptions& options);

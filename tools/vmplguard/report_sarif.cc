@@ -61,7 +61,8 @@ void write_location(JsonWriter& w, const analyzer::Analysis& analysis, const Fin
     w.field("relativeAddress", finding.address - analysis.kernel.text_va);
     if (finding.length > 0) w.field("length", static_cast<uint64_t>(finding.length));
     w.field("kind", finding.function.empty() ? "data" : "instruction");
-    w.field("fullyQualifiedName", symbolic_location(finding.function, finding.function_offset, finding.address));
+    w.field("fullyQualifiedName",
+            symbolic_location(finding.function, finding.function_offset, finding.address));
     w.end_object();
   }
   w.end_object();
@@ -94,9 +95,10 @@ void write_result(JsonWriter& w, const analyzer::Analysis& analysis, const Findi
   // relink that moves the function, an absolute address does not.
   w.key("partialFingerprints");
   w.begin_object();
-  w.field("vmplguardLocation/v1", std::string(finding.rule->id) + ":" +
-                                      (finding.function.empty() ? finding.message
-                                                                : finding.function + "+" + hex(finding.function_offset)));
+  w.field("vmplguardLocation/v1",
+          std::string(finding.rule->id) + ":" +
+              (finding.function.empty() ? finding.message
+                                        : finding.function + "+" + hex(finding.function_offset)));
   w.end_object();
   w.key("properties");
   w.begin_object();
@@ -134,9 +136,11 @@ std::string render_sarif(const ReportInput& input) {
   w.begin_object();
   w.field("uri", analysis.kernel.path);
   w.end_object();
-  write_message(w, "description", "Linux kernel " + (analysis.kernel.release.empty() ? std::string("(unknown release)")
-                                                                                       : analysis.kernel.release) +
-                                      ", build id " + hex_bytes(analysis.kernel.build_id));
+  write_message(
+      w, "description",
+      "Linux kernel " +
+          (analysis.kernel.release.empty() ? std::string("(unknown release)") : analysis.kernel.release) +
+          ", build id " + hex_bytes(analysis.kernel.build_id));
   w.end_object();
   w.end_array();
   w.key("results");

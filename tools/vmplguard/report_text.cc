@@ -41,7 +41,9 @@ class Painter {
   bool color_;
 };
 
-std::string count_text(uint64_t n) { return std::to_string(n); }
+std::string count_text(uint64_t n) {
+  return std::to_string(n);
+}
 
 std::string plural(uint64_t n, const char* singular, const char* plural_form) {
   return std::to_string(n) + " " + (n == 1 ? singular : plural_form);
@@ -82,14 +84,16 @@ void sites_section(const Analysis& analysis, const Painter& p, std::string& out)
   }
   out += tables.render(2);
   TextTable kinds({"kind", "sites"}, {Align::kLeft, Align::kRight});
-  for (const auto& [bit, sites] : count_site_kinds(analysis)) kinds.add_row({site_kind_id(bit), count_text(sites)});
+  for (const auto& [bit, sites] : count_site_kinds(analysis))
+    kinds.add_row({site_kind_id(bit), count_text(sites)});
   if (!kinds.empty()) out += kinds.render(2);
 }
 
 void privileged_section(const Analysis& analysis, const Painter& p, std::string& out) {
   out += p.heading("Privileged instructions: " + count_text(analysis.privileged.size()));
-  TextTable table({"kind", "aligned trusted", "aligned untrusted", "unintended trusted", "unintended untrusted"},
-                  {Align::kLeft, Align::kRight, Align::kRight, Align::kRight, Align::kRight});
+  TextTable table(
+      {"kind", "aligned trusted", "aligned untrusted", "unintended trusted", "unintended untrusted"},
+      {Align::kLeft, Align::kRight, Align::kRight, Align::kRight, Align::kRight});
   for (const PrivilegedCounts& row : count_privileged(analysis)) {
     table.add_row({privileged_kind_label(row.kind), count_text(row.aligned_trusted),
                    count_text(row.aligned_untrusted), count_text(row.unintended_trusted),
@@ -103,17 +107,18 @@ void objects_section(const Analysis& analysis, const Painter& p, std::string& ou
   for (const auto& object : analysis.objects) present += object.present ? 1 : 0;
   out += p.heading("Critical objects: " + count_text(present) + " of " + count_text(analysis.objects.size()) +
                    " present");
-  TextTable table({"object", "present", "address", "size", "from", "region", "protection"},
-                  {Align::kLeft, Align::kLeft, Align::kLeft, Align::kRight, Align::kLeft, Align::kLeft,
-                   Align::kLeft});
+  TextTable table(
+      {"object", "present", "address", "size", "from", "region", "protection"},
+      {Align::kLeft, Align::kLeft, Align::kLeft, Align::kRight, Align::kLeft, Align::kLeft, Align::kLeft});
   for (const analyzer::CriticalObjectInfo& object : analysis.objects) {
     if (!object.present) {
-      table.add_row({object.name, p.paint(kYellow, "no"), "-", "-", "-", "-", protection_id(object.protection)});
+      table.add_row(
+          {object.name, p.paint(kYellow, "no"), "-", "-", "-", "-", protection_id(object.protection)});
       continue;
     }
-    table.add_row({object.name, p.paint(kGreen, "yes"), hex(object.address), std::to_string(object.size) + " B",
-                   object.size_source.empty() ? "-" : object.size_source, object.region.empty() ? "-" : object.region,
-                   protection_id(object.protection)});
+    table.add_row({object.name, p.paint(kGreen, "yes"), hex(object.address),
+                   std::to_string(object.size) + " B", object.size_source.empty() ? "-" : object.size_source,
+                   object.region.empty() ? "-" : object.region, protection_id(object.protection)});
   }
   out += table.render(2);
 }
@@ -163,9 +168,9 @@ void timings_section(const Analysis& analysis, const Painter& p, std::string& ou
 
 std::string summary_line(const ReportInput& input, const Painter& p) {
   const FindingCounts counts = count(*input.findings);
-  std::string line = "vmplguard: " + p.paint(counts.errors > 0 ? kRed : kGreen, plural(counts.errors, "error", "errors")) +
-                     ", " + plural(counts.warnings, "warning", "warnings") + ", " +
-                     plural(counts.notes, "note", "notes");
+  std::string line =
+      "vmplguard: " + p.paint(counts.errors > 0 ? kRed : kGreen, plural(counts.errors, "error", "errors")) +
+      ", " + plural(counts.warnings, "warning", "warnings") + ", " + plural(counts.notes, "note", "notes");
   if (input.policy) line += "; policy " + input.policy->path + " (sha256 " + input.policy->digest + ")";
   return line + "\n";
 }
