@@ -10,6 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The parser requires 8-byte alignment (the monitor copies the policy into
   // aligned memory first); mimic that copy.
   std::vector<uint64_t> aligned((size + 7) / 8);
+  if (size == 0) return 0;  // memcpy must not get the null data() of an empty vector
   std::memcpy(aligned.data(), data, size);
   auto* raw = reinterpret_cast<uint8_t*>(aligned.data());
   // A random input never carries a matching SHA-256 trailer; repair the

@@ -47,7 +47,8 @@ inline PolicyBuilder sample_builder() {
 struct AlignedPolicy {
   explicit AlignedPolicy(const std::vector<uint8_t>& bytes)
       : storage((bytes.size() + 7) / 8), size(bytes.size()) {
-    std::memcpy(storage.data(), bytes.data(), bytes.size());
+    // An empty vector's data() may be null, which memcpy must never get.
+    if (!bytes.empty()) std::memcpy(storage.data(), bytes.data(), bytes.size());
   }
   ByteView view() const { return ByteView{reinterpret_cast<const uint8_t*>(storage.data()), size}; }
   uint8_t* data() { return reinterpret_cast<uint8_t*>(storage.data()); }
