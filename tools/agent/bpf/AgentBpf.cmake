@@ -70,7 +70,11 @@ endfunction()
 vg_agent_binary(vmplguard-agent ${VG_LIBBPF} elf z)
 
 # A fully static build for the QEMU test bed's initramfs (no libc there).
-if(VG_LIBBPF_STATIC AND VG_LIBELF_STATIC AND VG_LIBZ_STATIC)
+# Not in sanitizer builds: -static cannot link ASan, and vg_agent_core is
+# instrumented there. tools/test runs the test bed from a plain build.
+if(VMPLGUARD_SANITIZE OR VMPLGUARD_FUZZ)
+  message(STATUS "vmplguard-agent: static agent skipped in sanitizer builds (tools/test builds it plainly)")
+elseif(VG_LIBBPF_STATIC AND VG_LIBELF_STATIC AND VG_LIBZ_STATIC)
   vg_agent_binary(vmplguard-agent-static ${VG_LIBBPF_STATIC} ${VG_LIBELF_STATIC} ${VG_LIBZ_STATIC})
   target_link_options(vmplguard-agent-static PRIVATE -static)
 else()
