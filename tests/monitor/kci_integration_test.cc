@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "monitor/monitor.h"
-#include "monitor/svsm/core_protocol.h"
 #include "monitor/pinned_registers.h"
+#include "monitor/svsm/core_protocol.h"
 #include "monitor/violation.h"
 #include "world.h"
 
@@ -143,9 +143,9 @@ class MonitorWithCoreProtocol : public MonitorWithKci {
     const uint64_t list[2] = {1, page.raw() | (validate ? 4u : 0u)};  // entries = 1, next = 0
     const auto* bytes = reinterpret_cast<const uint8_t*>(list);
     world_.poke(Gpa(kci::testing::kRequestGpa), std::vector<uint8_t>(bytes, bytes + sizeof(list)));
-    return world_.platform().guest_svsm_call(0, Vmpl{3}, kCaa, uint64_t{monitor::svsm::kCoreProtocol} << 32 |
-                                                                   monitor::svsm::kCorePvalidate,
-                                             kci::testing::kRequestGpa, 0, 0);
+    return world_.platform().guest_svsm_call(
+        0, Vmpl{3}, kCaa, uint64_t{monitor::svsm::kCoreProtocol} << 32 | monitor::svsm::kCorePvalidate,
+        kci::testing::kRequestGpa, 0, 0);
   }
 
   partitions::Partitions partitions_;

@@ -16,8 +16,8 @@ class RingTest : public MonitorTest {
   // and is tested there and in integration_test.cc.
   bool attach_ring(uint32_t pages) {
     for (uint32_t page = 0; page < pages; ++page) {
-      if (hal::rmpadjust(kRing + page * kPageSize4K, hal::PageSize::k4K, {kKernel, hal::sim::kPermRead, false}) !=
-          hal::RmpStatus::kSuccess) {
+      if (hal::rmpadjust(kRing + page * kPageSize4K, hal::PageSize::k4K,
+                         {kKernel, hal::sim::kPermRead, false}) != hal::RmpStatus::kSuccess) {
         return false;
       }
     }

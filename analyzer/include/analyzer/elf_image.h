@@ -25,13 +25,13 @@ namespace vg::analyzer {
 struct Section {
   std::string name;
   uint32_t index = 0;
-  uint32_t type = 0;       // SHT_*
-  uint64_t flags = 0;      // SHF_*
-  uint64_t address = 0;    // sh_addr
-  uint64_t size = 0;       // sh_size
+  uint32_t type = 0;     // SHT_*
+  uint64_t flags = 0;    // SHF_*
+  uint64_t address = 0;  // sh_addr
+  uint64_t size = 0;     // sh_size
   uint64_t file_offset = 0;
-  uint64_t entry_size = 0; // sh_entsize
-  ByteView bytes;          // file contents; empty for SHT_NOBITS
+  uint64_t entry_size = 0;  // sh_entsize
+  ByteView bytes;           // file contents; empty for SHT_NOBITS
 
   bool allocated() const;
   bool executable() const;
@@ -43,9 +43,9 @@ struct Symbol {
   std::string_view name;  // points into the mapped string table
   uint64_t value = 0;
   uint64_t size = 0;
-  uint8_t type = 0;       // STT_*
-  uint8_t bind = 0;       // STB_*
-  uint16_t section = 0;   // st_shndx
+  uint8_t type = 0;      // STT_*
+  uint8_t bind = 0;      // STB_*
+  uint16_t section = 0;  // st_shndx
 };
 
 class ElfImage {
@@ -72,7 +72,7 @@ class ElfImage {
   uint64_t text_base() const { return text_base_; }  // address of `_text`
   const std::vector<uint8_t>& build_id() const { return build_id_; }
   const std::string& release() const { return release_; }  // from the Linux note, may be empty
-  Elf* libelf_handle() const { return elf_; }             // for libdw (borrowed)
+  Elf* libelf_handle() const { return elf_; }              // for libdw (borrowed)
 
   Diagnostic error(std::string message) const { return Diagnostic{path_, std::move(message)}; }
 

@@ -21,50 +21,50 @@ enum class KernelLayout { kUnknown, kLinux61, kLinux612 };
 
 struct KernelInfo {
   std::string path;
-  std::string release;             // "6.12.117+deb12-cloud-amd64"
-  std::vector<uint8_t> build_id;   // NT_GNU_BUILD_ID
-  uint64_t text_va = 0;            // `_text`
+  std::string release;            // "6.12.117+deb12-cloud-amd64"
+  std::vector<uint8_t> build_id;  // NT_GNU_BUILD_ID
+  uint64_t text_va = 0;           // `_text`
   KernelLayout layout = KernelLayout::kUnknown;
 };
 
 struct RegionInfo {
-  std::string name;                // ".text", "ro_after_init", ...
+  std::string name;  // ".text", "ro_after_init", ...
   policy::RegionKind kind{};
-  uint64_t start = 0;              // VA
+  uint64_t start = 0;  // VA
   uint64_t size = 0;
-  uint8_t perms_boot = 0;          // policy::Perm mask
+  uint8_t perms_boot = 0;  // policy::Perm mask
   uint8_t perms_final = 0;
 };
 
 struct PatchSite {
-  uint64_t address = 0;            // VA of the first byte the kernel writes
-  uint16_t kind = 0;               // one policy::SiteKind bit
+  uint64_t address = 0;  // VA of the first byte the kernel writes
+  uint16_t kind = 0;     // one policy::SiteKind bit
   uint8_t length = 0;
   std::vector<policy::PatternSpec> patterns;  // the legitimate byte sequences
-  uint64_t target = 0;             // jump-label target, static-call key, ... (0 if none)
+  uint64_t target = 0;                        // jump-label target, static-call key, ... (0 if none)
 };
 
 // Counts per special section, for the report and for checks against
 // kernel-facts.md.
 struct SiteTableStats {
-  std::string section;             // "__jump_table"
+  std::string section;  // "__jump_table"
   uint64_t entry_size = 0;
-  uint64_t entries = 0;            // entries in the table
-  uint64_t sites = 0;              // sites produced (zero entries are skipped)
-  uint64_t skipped = 0;            // entries that point outside text (with reason in notes)
+  uint64_t entries = 0;  // entries in the table
+  uint64_t sites = 0;    // sites produced (zero entries are skipped)
+  uint64_t skipped = 0;  // entries that point outside text (with reason in notes)
 };
 
 struct PrivilegedSite {
   uint64_t address = 0;
   policy::PrivilegedKind kind{};
   uint8_t length = 0;
-  bool unintended = false;         // starts inside another instruction
-  bool trusted = false;            // inside a trusted-region function
-  bool init = false;               // inside init text
-  bool replacement = false;        // in .altinstr_replacement: copied over text at boot
-  std::string function;            // containing function symbol, "" if none
+  bool unintended = false;   // starts inside another instruction
+  bool trusted = false;      // inside a trusted-region function
+  bool init = false;         // inside init text
+  bool replacement = false;  // in .altinstr_replacement: copied over text at boot
+  std::string function;      // containing function symbol, "" if none
   uint64_t function_offset = 0;
-  std::string disassembly;         // "mov cr4, rdi"
+  std::string disassembly;  // "mov cr4, rdi"
 };
 
 struct FunctionInfo {
@@ -73,18 +73,18 @@ struct FunctionInfo {
   uint64_t size = 0;
   bool init = false;
   bool trusted = false;
-  std::string trust_reason;        // why it is trusted ("privileged: wrmsr", "patching machinery")
+  std::string trust_reason;  // why it is trusted ("privileged: wrmsr", "patching machinery")
 };
 
 struct CriticalObjectInfo {
   std::string name;
-  std::string why;                 // one sentence: what an attacker gains by writing it
+  std::string why;  // one sentence: what an attacker gains by writing it
   policy::Protection protection{};
-  bool present = false;            // absent on this kernel: reported, not an error
+  bool present = false;  // absent on this kernel: reported, not an error
   uint64_t address = 0;
   uint64_t size = 0;
-  std::string size_source;         // "BTF", "DWARF" or "symbol"
-  std::string region;              // ".rodata", "ro_after_init", ".data", ".bss", ...
+  std::string size_source;  // "BTF", "DWARF" or "symbol"
+  std::string region;       // ".rodata", "ro_after_init", ".data", ".bss", ...
 };
 
 struct TrustedSummary {
@@ -109,7 +109,7 @@ struct Analysis {
   std::vector<FunctionInfo> functions;  // sorted by address
   std::vector<CriticalObjectInfo> objects;
   TrustedSummary trusted;
-  std::vector<std::string> notes;       // non-fatal observations for the report
+  std::vector<std::string> notes;  // non-fatal observations for the report
   std::vector<StageTiming> timings;
 };
 

@@ -204,11 +204,14 @@ TEST_F(CoreProtocolTest, CreateVcpuAcceptsOnlyAVmsaOfTheCallersOwnVmpl) {
   EXPECT_TRUE(kernel_can(page(42), Access::kWrite)) << "a refused VMSA goes back to the kernel";
 
   write_vmsa_image(page(44), 3, 0);
-  EXPECT_EQ(call(kCoreCreateVcpu, page(44).raw(), page(45).raw(), 0).rax, kErrInvalidParameter) << "SVME clear";
+  EXPECT_EQ(call(kCoreCreateVcpu, page(44).raw(), page(45).raw(), 0).rax, kErrInvalidParameter)
+      << "SVME clear";
   EXPECT_EQ(call(kCoreCreateVcpu, page(46).raw(), page(46).raw(), 0).rax, kErrInvalidAddress)
       << "VMSA is the CAA";
-  EXPECT_EQ(call(kCoreCreateVcpu, page(46).raw() + 8, page(47).raw(), 0).rax, kErrInvalidAddress) << "unaligned";
-  EXPECT_EQ(call(kCoreCreateVcpu, page(2).raw(), page(47).raw(), 0).rax, kErrInvalidAddress) << "monitor page";
+  EXPECT_EQ(call(kCoreCreateVcpu, page(46).raw() + 8, page(47).raw(), 0).rax, kErrInvalidAddress)
+      << "unaligned";
+  EXPECT_EQ(call(kCoreCreateVcpu, page(2).raw(), page(47).raw(), 0).rax, kErrInvalidAddress)
+      << "monitor page";
   write_vmsa_image(page(48), 3, kEferSvme);
   EXPECT_EQ(call(kCoreCreateVcpu, page(48).raw(), page(49).raw(), 9).rax, kErrInvalidParameter)
       << "no such APIC ID";
