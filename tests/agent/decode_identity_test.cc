@@ -99,7 +99,7 @@ TEST(KernelIdentity, BuildIdComesFromTheGnuNote) {
 
 TEST(KernelIdentity, TruncatedNotesAreAnError) {
   auto notes = notes_with_build_id({1, 2, 3, 4, 5, 6, 7, 8});
-  notes.resize(notes.size() - 6);
+  notes.erase(notes.end() - 6, notes.end());  // cut into the build id
   EXPECT_FALSE(build_id_from_notes(notes).ok());
   EXPECT_FALSE(build_id_from_notes({}).ok());
 }
