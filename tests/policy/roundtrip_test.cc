@@ -74,7 +74,8 @@ TEST(PolicyRoundTrip, IdenticalInputsGiveIdenticalDigests) {
 
 TEST(PolicyRoundTrip, KernelWithoutBuildIdStillGivesAValidPolicy) {
   PolicyBuilder builder;
-  builder.add_region(0, 0x1000, RegionKind::kText, kPermRead | kPermSupervisorExec, kPermRead | kPermSupervisorExec);
+  builder.add_region(0, 0x1000, RegionKind::kText, kPermRead | kPermSupervisorExec,
+                     kPermRead | kPermSupervisorExec);
   builder.add_site(0x10, kSiteJumpLabel, 2, {PatternSpec::nop(2)});
   auto bytes = builder.build();
   ASSERT_TRUE(bytes.ok()) << bytes.error();

@@ -47,6 +47,7 @@ struct PolicyOptions {
 };
 
 // Serializes the analysis into a policy file (format 1).
-Result<std::vector<uint8_t>, std::string> build_policy(const Analysis& analysis, const PolicyOptions& options);
+Result<std::vector<uint8_t>, std::string> build_policy(const Analysis& analysis,
+                                                       const PolicyOptions& options);
 
 }  // namespace vg::analyzer
