@@ -5,26 +5,16 @@
 #include <algorithm>
 #include <cstring>
 
+#include "policy/x86_nops.h"
+
 namespace vg::analyzer::x86 {
 namespace {
 
-// arch/x86/include/asm/nops.h, x86-64: BYTES_NOP1..11. 6.1 stops at 8.
-constexpr uint8_t kNops[11][11] = {
-    {0x90},
-    {0x66, 0x90},
-    {0x0f, 0x1f, 0x00},
-    {0x0f, 0x1f, 0x40, 0x00},
-    {0x0f, 0x1f, 0x44, 0x00, 0x00},
-    {0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00},
-    {0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00},
-    {0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
-    {0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
-    {0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
-    {0x66, 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
-};
+using policy::kX86Nops;
+
 
 size_t nop_max(KernelLayout layout) {
-  return layout == KernelLayout::kLinux61 ? 8 : 11;
+  return layout == KernelLayout::kLinux61 ? 8 : policy::kX86NopMax;
 }
 
 const ZydisDecoder& decoder() {
@@ -89,7 +79,7 @@ void add_nops(KernelLayout layout, uint8_t* out, size_t length) {
   if (layout == KernelLayout::kLinux61) {
     while (length > 0) {
       const size_t chunk = std::min(length, max);
-      std::memcpy(out, kNops[chunk - 1], chunk);
+      std::memcpy(out, kX86Nops[chunk - 1], chunk);
       out += chunk;
       length -= chunk;
     }
@@ -97,7 +87,7 @@ void add_nops(KernelLayout layout, uint8_t* out, size_t length) {
   }
   if (length == 0) return;
   if (length <= max) {
-    std::memcpy(out, kNops[length - 1], length);
+    std::memcpy(out, kX86Nops[length - 1], length);
     return;
   }
   size_t used;

@@ -1,5 +1,7 @@
 #include "policy/reader.h"
 
+#include "policy/x86_nops.h"
+
 namespace vg::policy {
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the policy is little-endian and read in place");
@@ -330,24 +332,13 @@ const char* PolicyView::string(uint32_t name_offset) const {
 }
 
 namespace {
-// arch/x86/include/asm/nops.h (BYTES_NOP1..8): what the kernel writes as NOPs.
-constexpr uint8_t kNops[8][8] = {
-    {0x90},
-    {0x66, 0x90},
-    {0x0f, 0x1f, 0x00},
-    {0x0f, 0x1f, 0x40, 0x00},
-    {0x0f, 0x1f, 0x44, 0x00, 0x00},
-    {0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00},
-    {0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00},
-    {0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
-};
 
 // Fills `length` bytes with the kernel's NOP sequence (longest NOPs first, as
 // add_nops() does).
 void fill_nops(uint8_t* out, size_t length) {
   while (length > 0) {
-    size_t chunk = length > 8 ? 8 : length;
-    __builtin_memcpy(out, kNops[chunk - 1], chunk);
+    size_t chunk = length > kPolicyNopChunk ? kPolicyNopChunk : length;
+    __builtin_memcpy(out, kX86Nops[chunk - 1], chunk);
     out += chunk;
     length -= chunk;
   }
@@ -361,8 +352,8 @@ void put_rel32(uint8_t* out, int64_t displacement) {
 }  // namespace
 
 ByteView canonical_nop(uint8_t length) {
-  if (length == 0 || length > 8) return ByteView{};
-  return ByteView{kNops[length - 1], length};
+  if (length == 0 || length > kPolicyNopChunk) return ByteView{};
+  return ByteView{kX86Nops[length - 1], length};
 }
 
 size_t encode_pattern(const PolicyView& policy, const Site& site, const Pattern& pattern, uint32_t any_target,

@@ -1,0 +1,32 @@
+// The x86-64 NOP encodings the kernel writes (arch/x86/include/asm/nops.h,
+// BYTES_NOP1..11), shared by the analyzer (which replays the kernel's own
+// patching) and the policy reader (which encodes kNop patterns). Freestanding:
+// the monitor includes it through the reader.
+#pragma once
+
+#include <stdint.h>
+
+namespace vg::policy {
+
+// Row n-1 holds the n-byte NOP. Linux 6.1 stops at 8 (ASM_NOP_MAX); 6.12 goes to 11.
+inline constexpr uint8_t kX86NopMax = 11;
+inline constexpr uint8_t kX86Nops[kX86NopMax][kX86NopMax] = {
+    {0x90},
+    {0x66, 0x90},
+    {0x0f, 0x1f, 0x00},
+    {0x0f, 0x1f, 0x40, 0x00},
+    {0x0f, 0x1f, 0x44, 0x00, 0x00},
+    {0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00},
+    {0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00},
+    {0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
+    {0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
+    {0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
+    {0x66, 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
+};
+
+// A kNop pattern (format.h) is filled with NOPs of at most this many bytes,
+// longest first: the sequence both 6.1 and 6.12 write for the short sites
+// (jump labels, paravirt and call sites, all <= 8 bytes) that use kNop.
+inline constexpr uint8_t kPolicyNopChunk = 8;
+
+}  // namespace vg::policy
