@@ -2,22 +2,9 @@
 # object: no undefined symbol except the allowlist, and the SEV-SNP
 # instructions present with the APM's encodings.
 #   cmake -DVG_ROOT=... -DVG_BINARY_DIR=... [-DVG_CXX_COMPILER=...] -P check.cmake
+include(${VG_ROOT}/cmake/VmplguardSubBuild.cmake)
 set(build_dir ${VG_BINARY_DIR})
-set(configure_args -S ${VG_ROOT}/monitor/freestanding -B ${build_dir} -DVG_ROOT=${VG_ROOT})
-if(VG_GENERATOR)
-  list(APPEND configure_args -G ${VG_GENERATOR})
-endif()
-if(VG_CXX_COMPILER)
-  list(APPEND configure_args -DCMAKE_CXX_COMPILER=${VG_CXX_COMPILER})
-endif()
-execute_process(COMMAND ${CMAKE_COMMAND} ${configure_args} RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE out)
-if(NOT status EQUAL 0)
-  message(FATAL_ERROR "freestanding configure failed:\n${out}")
-endif()
-execute_process(COMMAND ${CMAKE_COMMAND} --build ${build_dir} -j2 RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE out)
-if(NOT status EQUAL 0)
-  message(FATAL_ERROR "freestanding build failed:\n${out}")
-endif()
+vg_sub_build(freestanding ${VG_ROOT}/monitor/freestanding ${build_dir})
 
 set(object ${build_dir}/vg_image.o)
 execute_process(COMMAND nm -u ${object} RESULT_VARIABLE status OUTPUT_VARIABLE undefined)

@@ -3,19 +3,9 @@
 # QEMU TCG in native mode, where it must print a self-test summary with no
 # failure on its serial port and exit through isa-debug-exit.
 #   cmake -DVG_ROOT=... -DVG_BINARY_DIR=... [-DVG_GENERATOR=...] -P boot_check.cmake
+include(${VG_ROOT}/cmake/VmplguardSubBuild.cmake)
 set(build_dir ${VG_BINARY_DIR})
-set(configure_args -S ${VG_ROOT}/monitor/image -B ${build_dir} -DVG_ROOT=${VG_ROOT})
-if(VG_GENERATOR)
-  list(APPEND configure_args -G ${VG_GENERATOR})
-endif()
-execute_process(COMMAND ${CMAKE_COMMAND} ${configure_args} RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE out)
-if(NOT status EQUAL 0)
-  message(FATAL_ERROR "image configure failed:\n${out}")
-endif()
-execute_process(COMMAND ${CMAKE_COMMAND} --build ${build_dir} -j2 RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE out)
-if(NOT status EQUAL 0)
-  message(FATAL_ERROR "image build failed:\n${out}")
-endif()
+vg_sub_build(image ${VG_ROOT}/monitor/image ${build_dir})
 set(image ${build_dir}/vmplguard-monitor.elf)
 
 execute_process(COMMAND readelf -lhW ${image} OUTPUT_VARIABLE headers RESULT_VARIABLE status)
