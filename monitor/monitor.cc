@@ -33,6 +33,9 @@ bool Monitor::set_calling_area(uint32_t vcpu, Gpa caa) {
 
 EntryResult Monitor::handle_entry(uint32_t vcpu) {
   if (vcpu >= config_.vcpus) return EntryResult::kResume;  // not a vCPU the monitor runs
+  // One entry at a time (see monitor.h). Entries are rare (batched patches,
+  // violations, boot-time PVALIDATE), so a single lock costs little.
+  SpinGuard guard(entry_lock_);
   ++stats_.entries;
   Entry entry;
   entry.vcpu = vcpu;

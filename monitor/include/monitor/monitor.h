@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/spinlock.h"
 #include "base/types.h"
 #include "hal/hal.h"
 #include "kci/service.h"
@@ -79,8 +80,14 @@ class Monitor {
   // with SVSM_ERR_UNSUPPORTED_CALL.
   void attach_core_protocol(svsm::CoreProtocol& core);
 
-  // Handles one entry on `vcpu`; changes nothing in the host's view.
+  // Handles one entry on `vcpu`; changes nothing in the host's view. Entries
+  // are serialized: each holds entry_lock() throughout, because KCI's state,
+  // the telemetry ring and the RMP permissions KCI manages are shared by all
+  // vCPUs and an entry reads, decides and commits as one step.
   EntryResult handle_entry(uint32_t vcpu);
+  // Held by every entry; a caller that must change shared monitor state
+  // between entries (e.g. bringing up an AP) holds it too.
+  SpinLock& entry_lock() { return entry_lock_; }
 
   // handle_entry, then the request to the host: run the kernel's VMPL, or
   // terminate. The snp image's per-vCPU loop is `for (;;) run_once(vcpu);`,
@@ -103,6 +110,7 @@ class Monitor {
   kci::CallOutcome vmplguard_call(Entry& entry, uint32_t call);
   kci::CallOutcome core_call(Entry& entry, uint32_t call);
 
+  SpinLock entry_lock_;
   kci::Service& service_;
   TelemetryRing& ring_;
   MonitorConfig config_;
