@@ -57,6 +57,16 @@ uint64_t make_handle(uint32_t slot, uint32_t generation) {
 
 }  // namespace
 
+ImageSlot* Service::free_image_slot(uint32_t& index) {
+  for (uint32_t i = 0; i < kMaxModules; ++i) {
+    if (!store().images[i].used) {
+      index = i;
+      return &store().images[i];
+    }
+  }
+  return nullptr;
+}
+
 const ImageSlot* Service::image_containing(Gpa page) const {
   for (const ImageSlot& slot : store().images) {
     if (slot.used && sorted_contains(slot.pages, slot.page_count, page.raw())) return &slot;
@@ -97,15 +107,8 @@ CallOutcome Service::register_module(uint32_t vcpu, const CallArgs& args) {
          VG_CALL_REGISTER_MODULE, 0);
     return {VG_RESULT_INVALID_PARAMETER};
   }
-  ImageSlot* slot = nullptr;
   uint32_t slot_index = 0;
-  for (uint32_t i = 0; i < kMaxModules; ++i) {
-    if (!store().images[i].used) {
-      slot = &store().images[i];
-      slot_index = i;
-      break;
-    }
-  }
+  ImageSlot* slot = free_image_slot(slot_index);
   if (slot == nullptr) return {VG_RESULT_BUSY};
   if (!decode_pages(*this, request.page_gpa, request.page_count, *slot, &Service::is_protected_page)) {
     emit(VG_KIND_MODULE_DENIED, VG_VERDICT_DENIED, vcpu, 0, request.text_va, 0, ~0u,
@@ -185,15 +188,8 @@ CallOutcome Service::bpf_jit_map(uint32_t vcpu, const CallArgs& args) {
          VG_CALL_BPF_JIT_MAP, 0);
     return {VG_RESULT_INVALID_PARAMETER};
   }
-  ImageSlot* slot = nullptr;
   uint32_t slot_index = 0;
-  for (uint32_t i = 0; i < kMaxModules; ++i) {
-    if (!store().images[i].used) {
-      slot = &store().images[i];
-      slot_index = i;
-      break;
-    }
-  }
+  ImageSlot* slot = free_image_slot(slot_index);
   if (slot == nullptr) return {VG_RESULT_BUSY};
   uint64_t raw[kMaxBpfJitPages];
   for (uint32_t i = 0; i < request.pages; ++i) raw[i] = request.image_gpa + uint64_t{i} * kPageSize4K;

@@ -211,6 +211,7 @@ class Service {
   CallOutcome unregister_image(uint32_t vcpu, const CallArgs& args);
   CallOutcome bpf_jit_map(uint32_t vcpu, const CallArgs& args);
   const ImageSlot* image_containing(Gpa page) const;
+  ImageSlot* free_image_slot(uint32_t& index);  // nullptr when every slot is used
   // critical_data.cc
   CallOutcome mediated_write(uint32_t vcpu, const CallArgs& args);
   // calls.cc
