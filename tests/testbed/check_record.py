@@ -196,6 +196,7 @@ def main():
         print(f'  phase {name}: ' + ', '.join(f'{k} {v}' for k, v in sorted(c.items())) +
               (f'; batch origins {dict(origins)}' if origins else ''))
 
+    text_lo, text_hi = kernel[2], kernel[2] + (32 << 20)
     boot = [r[1:] for r in phase_records(phases, 'boot') if r[0] == 'boot']
     expect(len(boot) > 100, f'only {len(boot)} boot differences')
     sk = phase_records(phases, 'static-key')
@@ -203,8 +204,11 @@ def main():
     ft = phase_records(phases, 'ftrace')
     expect(sum(1 for r in ft if r[0] == 'batch') >= 2, 'ftrace: fewer than 2 batches (tracer on and off)')
     kp = phase_records(phases, 'kprobe')
-    expect(any(r[0] == 'poke' and (r[4] == b'\xcc' or r[3] == b'\xcc') for r in kp) or
-           any(r[0] == 'batch' for r in kp), 'kprobe: no int3 poke and no batch')
+    expect(any(r[0] == 'poke' and not r[1] and r[4] == b'\xcc' and text_lo <= r[2] < text_hi for r in kp),
+           'kprobe: no int3 written into kernel text')
+    expect(any(r[0] == 'poke' and not r[1] and r[3] == b'\xcc' and text_lo <= r[2] < text_hi for r in kp),
+           'kprobe: no int3 removed from kernel text')
+    expect(any(r[0] == 'batch' and r[1] == 'ftrace' for r in kp), 'kprobe: no ftrace batch (kprobe on ftrace)')
     mod = phase_records(phases, 'module')
     expect(any(r[0] == 'module' and r[1] == 'nls_utf8' for r in mod), 'module: no nls_utf8 module record')
     expect(any(r[0] == 'module-free' and r[1] == 'nls_utf8' for r in mod), 'module: no nls_utf8 module-free')
@@ -221,7 +225,6 @@ def main():
         c = Counter(r[0] for r in records)
         print(f'  phase {name}: ' + ', '.join(f'{k} {v}' for k, v in sorted(c.items())))
     expect(any(r[0] == 'module' and r[1] == 'vg_attack' for r in at), 'attack: no vg_attack module record')
-    text_lo, text_hi = kernel[2], kernel[2] + (32 << 20)
     expect(any(r[0] == 'poke' and not r[1] and text_lo <= r[2] < text_hi for r in at),
            'attack: no lone poke into kernel text')
 

@@ -46,7 +46,7 @@ def bytes_at(sections, start, stop):
     """The bytes of [start, stop) from the section that holds them."""
     for base, data in sections.values():
         if base <= start and stop <= base + len(data):
-            return base, data[start - base:stop - base]
+            return start, data[start - base:stop - base]
     return start, b''
 
 

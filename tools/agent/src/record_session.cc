@@ -199,9 +199,11 @@ Result<void, std::string> RecordSession::on_poke(const TraceEvent& event) {
     return writer_.note("bpf pack fill " + hex_u64(event.address) + " " + std::to_string(event.size) +
                         " with " + hex_bytes(patch.new_bytes, 1));
   }
+  const BatchOrigin by = origin_from_stack(event.frames.data(), event.frame_count, namer_);
   return writer_.note("raw write " + hex_u64(va) + " " + std::to_string(event.size) + " bytes" +
-                      (memset ? " (fill)" : "") + ", first 16: " + hex_bytes(patch.old_bytes, patch.length) +
-                      " " + hex_bytes(patch.new_bytes, patch.length));
+                      (memset ? " (fill)" : "") + " by " + batch_origin_name(by) +
+                      ", first 16: " + hex_bytes(patch.old_bytes, patch.length) + " " +
+                      hex_bytes(patch.new_bytes, patch.length));
 }
 
 Result<void, std::string> RecordSession::on_module(const TraceEvent& event) {

@@ -100,12 +100,12 @@ enum vgp_counter {
 #define VGT_MAX_CHUNKS 256u   /* module text read at most: 1 MiB */
 
 enum vgt_type {
-  VGT_BATCH_ENTRY = 64, /* one entry of text_poke_bp_batch: old and new bytes */
-  VGT_POKE = 65,        /* __text_poke outside a batch */
-  VGT_MODULE = 66,      /* module_enable_text_rox: name, text, chunk count */
+  VGT_BATCH_ENTRY = 64,  /* one entry of text_poke_bp_batch: old and new bytes */
+  VGT_POKE = 65,         /* __text_poke outside a batch */
+  VGT_MODULE = 66,       /* module_enable_text_rox: name, text, chunk count */
   VGT_MODULE_CHUNK = 67, /* VGT_CHUNK_SIZE bytes of that module's text */
-  VGT_MODULE_FREE = 68, /* free_module */
-  VGT_CR = 69,          /* native_write_cr0/cr4 (value; `index` 0 or 4) */
+  VGT_MODULE_FREE = 68,  /* free_module */
+  VGT_CR = 69,           /* native_write_cr0/cr4 (value; `index` 0 or 4) */
   VGT_TYPE_MIN = 64,
   VGT_TYPE_MAX = 69,
 };
@@ -115,12 +115,12 @@ enum vgt_type {
 #define VGT_FLAG_TRUNCATED 0x4u /* module text longer than VGT_MAX_CHUNKS chunks */
 
 struct vgt_event {
-  vgp_u32 magic; /* VGT_MAGIC */
-  vgp_u16 type;  /* enum vgt_type */
-  vgp_u8 origin; /* enum vgp_origin, from the transform probes */
-  vgp_u8 length; /* valid bytes in old_bytes/new_bytes (0..VGP_MAX_BYTES) */
-  vgp_u32 flags; /* VGT_FLAG_* */
-  vgp_u32 index; /* batch entry index; CR number */
+  vgp_u32 magic;    /* VGT_MAGIC */
+  vgp_u16 type;     /* enum vgt_type */
+  vgp_u8 origin;    /* enum vgp_origin, from the transform probes */
+  vgp_u8 length;    /* valid bytes in old_bytes/new_bytes (0..VGP_MAX_BYTES) */
+  vgp_u32 flags;    /* VGT_FLAG_* */
+  vgp_u32 index;    /* batch entry index; CR number */
   vgp_u64 sequence; /* batch id; module load id (its chunks carry it) */
   vgp_u64 address;  /* runtime VA written; module text base */
   vgp_u64 size;     /* batch entries; write length; module text size */
@@ -134,8 +134,8 @@ struct vgt_event {
 };
 
 struct vgt_chunk {
-  vgp_u32 magic;    /* VGT_MAGIC */
-  vgp_u16 type;     /* VGT_MODULE_CHUNK */
+  vgp_u32 magic; /* VGT_MAGIC */
+  vgp_u16 type;  /* VGT_MODULE_CHUNK */
   vgp_u16 reserved;
   vgp_u32 index;    /* chunk number, from 0 */
   vgp_u32 length;   /* valid bytes in `data` (1..VGT_CHUNK_SIZE) */
