@@ -17,6 +17,12 @@ inline std::vector<uint8_t> sample_of(const vgt_event& event) {
   return bytes;
 }
 
+inline std::vector<uint8_t> sample_of(const vgp_event& event) {
+  std::vector<uint8_t> bytes(sizeof(event));
+  std::memcpy(bytes.data(), &event, sizeof(event));
+  return bytes;
+}
+
 inline std::vector<uint8_t> sample_of(const vgt_chunk& chunk) {
   std::vector<uint8_t> bytes(sizeof(chunk));
   std::memcpy(bytes.data(), &chunk, sizeof(chunk));

@@ -128,6 +128,27 @@ TEST(RecordSession, HashesModuleTextFromItsChunks) {
                           "\nmodule-free nls_utf8 ffffffffc0001000\n");
 }
 
+TEST(RecordSession, NotesOutOfLineCodeTheKernelRegisters) {
+  Fixture f;
+  vgp_event ksymbol{};
+  ksymbol.magic = VGP_MAGIC;
+  ksymbol.type = VGP_KSYMBOL;
+  ksymbol.address = 0xffffffffc0201000;
+  ksymbol.size = 4096;
+  ksymbol.value = 2;  // PERF_RECORD_KSYMBOL_TYPE_OOL: an ftrace trampoline
+  std::strcpy(ksymbol.name, "[__builtin__ftrace] x");
+  f.feed(test::sample_of(ksymbol));
+  ksymbol.flags = VGP_FLAG_UNREGISTER;
+  ksymbol.value = 1;
+  f.feed(test::sample_of(ksymbol));
+  ksymbol.type = VGP_SET_MEMORY_X;  // a normal probe record without a trace line
+  f.feed(test::sample_of(ksymbol));
+  EXPECT_EQ(f.body(),
+            "note ksymbol register ool ffffffffc0201000 4096 [__builtin__ftrace]?x\n"
+            "note ksymbol unregister bpf ffffffffc0201000 4096 [__builtin__ftrace]?x\n");
+  EXPECT_EQ(f.session.decoded(), 3u);
+}
+
 TEST(RecordSession, CountsBadSamplesAsLostAndSaysWhy) {
   Fixture f;
   f.feed({1, 2, 3});

@@ -96,7 +96,20 @@ Result<void, std::string> RecordSession::on_sample(ByteView sample) {
   ++decoded_;
   if (auto* event = std::get_if<TraceEvent>(&*decoded)) return on_event(*event);
   if (auto* chunk = std::get_if<TraceChunk>(&*decoded)) return on_chunk(*chunk);
-  return Ok{};  // a normal-mode probe record (ksymbol, set_memory_*): not part of a trace
+  const auto& other = std::get<OtherProbeEvent>(*decoded);
+  if (other.valid && other.event.type == EventType::kKsymbol) return on_ksymbol(other.event);
+  return Ok{};  // set_memory_*, JIT allocation: not part of a trace
+}
+
+Result<void, std::string> RecordSession::on_ksymbol(const Event& event) {
+  // Out-of-line code the kernel registers (ftrace and BPF trampolines): what
+  // batch pokes at ftrace sites call. The format has no record for it, so a
+  // note of a fixed shape carries it (docs/trace-format.md).
+  const char* kind = event.value == 1 ? "bpf" : event.value == 2 ? "ool" : "other";
+  const bool unregister = (event.flags & VGP_FLAG_UNREGISTER) != 0;
+  return writer_.note(std::string("ksymbol ") + (unregister ? "unregister " : "register ") + kind + " " +
+                      hex_u64(event.address) + " " + std::to_string(event.size) + " " +
+                      trace_token(std::string_view(event.name.data(), event.name_length)));
 }
 
 Result<void, std::string> RecordSession::on_event(const TraceEvent& event) {

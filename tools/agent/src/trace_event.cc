@@ -33,7 +33,14 @@ Result<TraceSample, TraceDecodeError> decode_trace_sample(ByteView sample) {
   if (sample.size < sizeof(magic) + sizeof(type)) return Err(TraceDecodeError::kTruncated);
   std::memcpy(&magic, sample.data, sizeof(magic));
   std::memcpy(&type, sample.data + sizeof(magic), sizeof(type));
-  if (magic == VGP_MAGIC) return TraceSample{OtherProbeEvent{}};
+  if (magic == VGP_MAGIC) {
+    OtherProbeEvent other;
+    if (auto event = decode_probe_event(sample)) {
+      other.valid = true;
+      other.event = *event;
+    }
+    return TraceSample{other};
+  }
   if (magic != VGT_MAGIC) return Err(TraceDecodeError::kBadMagic);
 
   if (type == VGT_MODULE_CHUNK) {

@@ -76,6 +76,7 @@ class RecordSession {
   Result<void, std::string> on_batch_entry(const TraceEvent& event);
   Result<void, std::string> on_poke(const TraceEvent& event);
   Result<void, std::string> on_module(const TraceEvent& event);
+  Result<void, std::string> on_ksymbol(const Event& event);
   Result<void, std::string> write_batch(uint64_t id, PendingBatch& batch);
   Result<void, std::string> write_module(PendingModule& module);
   Result<void, std::string> flush_incomplete();

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <variant>
 
+#include "agent/event.h"
 #include "base/result.h"
 #include "base/types.h"
 
@@ -51,8 +52,14 @@ struct TraceChunk {
   std::array<uint8_t, kTraceChunkSize> data{};
 };
 
-// A vgp_event of the normal probes (ksymbol, set_memory_*): counted, not traced.
-struct OtherProbeEvent {};
+// A vgp_event of the normal probes, which keep running in record mode: the
+// decoded event (agent/event.h) when it is valid, for the ksymbol probe's
+// registrations of out-of-line code; set_memory_* and the JIT allocation
+// probe are counted, not traced.
+struct OtherProbeEvent {
+  bool valid = false;
+  Event event;
+};
 
 using TraceSample = std::variant<TraceEvent, TraceChunk, OtherProbeEvent>;
 
