@@ -122,9 +122,18 @@ TEST(RecordSession, HashesModuleTextFromItsChunks) {
   f.feed(test::sample_of(test::chunk_of(4, 0, {text.begin(), text.begin() + VGT_CHUNK_SIZE})));
   char digest[65];
   to_hex(Sha256::of(text.data(), text.size()), digest);
+  // The init text (module_init runs there) is a second record: NAME:init.
+  auto init = test::module_event(VGT_MODULE, "nls_utf8", 0xffffffffc0100000, 3, 5);
+  init.flags = VGT_FLAG_INIT_TEXT;
+  f.feed(test::sample_of(init));
+  const std::vector<uint8_t> init_text = {0x31, 0xc0, 0xc3};
+  f.feed(test::sample_of(test::chunk_of(5, 0, init_text)));
+  char init_digest[65];
+  to_hex(Sha256::of(init_text.data(), init_text.size()), init_digest);
   f.feed(
       test::sample_of(test::module_event(VGT_MODULE_FREE, "nls_utf8", 0xffffffffc0001000, text.size(), 0)));
   EXPECT_EQ(f.body(), "module nls_utf8 ffffffffc0001000 4196 " + std::string(digest) +
+                          "\nmodule nls_utf8:init ffffffffc0100000 3 " + std::string(init_digest) +
                           "\nmodule-free nls_utf8 ffffffffc0001000\n");
 }
 

@@ -415,25 +415,31 @@ static long record_module_chunk(__u64 index, struct chunk_ctx *chunks)
 	return 0;
 }
 
-/* Record mode: the module's text as module_enable_text_rox is about to make
- * it executable (relocations and alternatives applied), in chunks, so that
- * user space can hash exactly what the kernel will run. */
-static __always_inline void record_module(void *ctx, __u16 type, const struct module *mod)
+/* Record mode: one region of the module's code as module_enable_text_rox is
+ * about to make it executable (relocations and alternatives applied), in
+ * chunks, so that user space can hash exactly what the kernel will run.
+ * `region` is MOD_TEXT (0) or MOD_INIT_TEXT (4), where module_init runs. */
+static __always_inline void record_module_region(void *ctx, const struct module *mod, int region)
 {
-	struct vgt_event *event = record_event(ctx, type, 0);
-	if (!event)
-		return;
 	void *base = 0;
 	unsigned int size = 0;
-	BPF_CORE_READ_INTO(&base, mod, mem[0].base); /* MOD_TEXT */
-	BPF_CORE_READ_INTO(&size, mod, mem[0].size);
+	if (region == 0) {
+		BPF_CORE_READ_INTO(&base, mod, mem[0].base);
+		BPF_CORE_READ_INTO(&size, mod, mem[0].size);
+	} else {
+		BPF_CORE_READ_INTO(&base, mod, mem[4].base);
+		BPF_CORE_READ_INTO(&size, mod, mem[4].size);
+		if (size == 0)
+			return;
+	}
+	struct vgt_event *event = record_event(ctx, VGT_MODULE, 0);
+	if (!event)
+		return;
 	bpf_core_read_str(event->name, sizeof(event->name), &mod->name);
 	event->address = (__u64)base;
 	event->size = size;
-	if (type != VGT_MODULE) {
-		bpf_ringbuf_submit(event, 0);
-		return;
-	}
+	if (region != 0)
+		event->flags |= VGT_FLAG_INIT_TEXT;
 	__u64 chunks = ((__u64)size + VGT_CHUNK_SIZE - 1) / VGT_CHUNK_SIZE;
 	if (chunks > VGT_MAX_CHUNKS) {
 		chunks = VGT_MAX_CHUNKS;
@@ -447,6 +453,23 @@ static __always_inline void record_module(void *ctx, __u16 type, const struct mo
 	event->value = chunks;
 	bpf_ringbuf_submit(event, 0);
 	bpf_loop((__u32)chunks, record_module_chunk, &chunk_ctx, 0);
+}
+
+static __always_inline void record_module(void *ctx, __u16 type, const struct module *mod)
+{
+	if (type == VGT_MODULE) {
+		record_module_region(ctx, mod, 0);
+		record_module_region(ctx, mod, 4);
+		return;
+	}
+	struct vgt_event *event = record_event(ctx, type, 0);
+	if (!event)
+		return;
+	void *base = 0;
+	BPF_CORE_READ_INTO(&base, mod, mem[0].base); /* MOD_TEXT */
+	bpf_core_read_str(event->name, sizeof(event->name), &mod->name);
+	event->address = (__u64)base;
+	bpf_ringbuf_submit(event, 0);
 }
 
 static __always_inline void emit_module(void *ctx, __u16 type, const struct module *mod, __u32 flags)

@@ -230,6 +230,8 @@ Result<void, std::string> RecordSession::on_module(const TraceEvent& event) {
   }
   PendingModule module;
   module.name = std::string(event.name_view());
+  // The init text (module_init runs there) is its own executable region.
+  if ((event.flags & VGT_FLAG_INIT_TEXT) != 0) module.name += ":init";
   module.va = event.address;
   module.size = event.size;
   module.expected_chunks = event.value;

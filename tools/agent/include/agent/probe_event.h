@@ -113,6 +113,7 @@ enum vgt_type {
 #define VGT_FLAG_OLD_FAULT 0x1u /* the bytes before the write could not be read */
 #define VGT_FLAG_NEW_FAULT 0x2u /* the bytes written could not be read */
 #define VGT_FLAG_TRUNCATED 0x4u /* module text longer than VGT_MAX_CHUNKS chunks */
+#define VGT_FLAG_INIT_TEXT 0x8u /* VGT_MODULE: the module's init text (MOD_INIT_TEXT) */
 
 struct vgt_event {
   vgp_u32 magic;    /* VGT_MAGIC */
