@@ -28,7 +28,9 @@ void append_bytes(std::string& line, const uint8_t* bytes, size_t length) {
 
 Result<void, std::string> check_patch(const TracePatch& patch) {
   if (patch.length == 0 || patch.length > kTraceMaxBytes) {
-    return Err("patch at " + std::to_string(patch.va) + ": " + std::to_string(patch.length) +
+    std::string where;
+    append_hex_u64(where, patch.va);
+    return Err("patch at " + where + ": " + std::to_string(patch.length) +
                " bytes (the format carries 1..16)");
   }
   return Ok{};
