@@ -225,7 +225,7 @@ def main():
         c = Counter(r[0] for r in records)
         print(f'  phase {name}: ' + ', '.join(f'{k} {v}' for k, v in sorted(c.items())))
     expect(any(r[0] == 'module' and r[1] == 'vg_attack' for r in at), 'attack: no vg_attack module record')
-    expect(any(r[0] == 'module' and r[1] == 'vg_attack:init' for r in at),
+    expect(any(r[0] == 'module' and r[1] == 'vg_attack.init' for r in at),
            'attack: no record of the init text of vg_attack (where the attack runs)')
     expect(any(r[0] == 'poke' and not r[1] and text_lo <= r[2] < text_hi for r in at),
            'attack: no lone poke into kernel text')

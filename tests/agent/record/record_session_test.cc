@@ -122,7 +122,7 @@ TEST(RecordSession, HashesModuleTextFromItsChunks) {
   f.feed(test::sample_of(test::chunk_of(4, 0, {text.begin(), text.begin() + VGT_CHUNK_SIZE})));
   char digest[65];
   to_hex(Sha256::of(text.data(), text.size()), digest);
-  // The init text (module_init runs there) is a second record: NAME:init.
+  // The init text (module_init runs there) is a second record: NAME.init.
   auto init = test::module_event(VGT_MODULE, "nls_utf8", 0xffffffffc0100000, 3, 5);
   init.flags = VGT_FLAG_INIT_TEXT;
   f.feed(test::sample_of(init));
@@ -133,7 +133,7 @@ TEST(RecordSession, HashesModuleTextFromItsChunks) {
   f.feed(
       test::sample_of(test::module_event(VGT_MODULE_FREE, "nls_utf8", 0xffffffffc0001000, text.size(), 0)));
   EXPECT_EQ(f.body(), "module nls_utf8 ffffffffc0001000 4196 " + std::string(digest) +
-                          "\nmodule nls_utf8:init ffffffffc0100000 3 " + std::string(init_digest) +
+                          "\nmodule nls_utf8.init ffffffffc0100000 3 " + std::string(init_digest) +
                           "\nmodule-free nls_utf8 ffffffffc0001000\n");
 }
 
@@ -153,8 +153,8 @@ TEST(RecordSession, NotesOutOfLineCodeTheKernelRegisters) {
   ksymbol.type = VGP_SET_MEMORY_X;  // a normal probe record without a trace line
   f.feed(test::sample_of(ksymbol));
   EXPECT_EQ(f.body(),
-            "note ksymbol register ool ffffffffc0201000 4096 [__builtin__ftrace]?x\n"
-            "note ksymbol unregister bpf ffffffffc0201000 4096 [__builtin__ftrace]?x\n");
+            "note ksymbol register ool ffffffffc0201000 4096 [__builtin__ftrace]_x\n"
+            "note ksymbol unregister bpf ffffffffc0201000 4096 [__builtin__ftrace]_x\n");
   EXPECT_EQ(f.session.decoded(), 3u);
 }
 

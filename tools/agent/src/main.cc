@@ -55,7 +55,7 @@ void usage() {
                "        (PATH '-' is standard output; default native:-)\n"
                "  --metrics-port 0 disables the Prometheus endpoint (127.0.0.1 only)\n"
                "  --dedup-window-ms 0 disables deduplication\n"
-               "       vmplguard-agent --record FILE ...   (record mode: vmplguard-agent --record - --help)\n");
+               "       vmplguard-agent --record FILE ...  (record mode; --record - --help)\n");
 }
 
 bool parse_u64(const char* text, uint64_t& out) {

@@ -33,6 +33,15 @@ std::string hex_bytes(const uint8_t* bytes, size_t length) {
   return text;
 }
 
+// A kernel-supplied name as one word of a note: printable, no spaces.
+std::string note_word(std::string_view name) {
+  std::string word = name.empty() ? "_" : std::string(name);
+  for (char& c : word) {
+    if (c <= 0x20 || c >= 0x7f) c = '_';
+  }
+  return word;
+}
+
 // The machinery a function belongs to, by the kernel's naming; kNone for the
 // patching layer itself and for everything else.
 enum class Machinery { kNone, kJumpLabel, kStaticCall, kFtrace, kKprobe, kBpf };
@@ -109,7 +118,7 @@ Result<void, std::string> RecordSession::on_ksymbol(const Event& event) {
   const bool unregister = (event.flags & VGP_FLAG_UNREGISTER) != 0;
   return writer_.note(std::string("ksymbol ") + (unregister ? "unregister " : "register ") + kind + " " +
                       hex_u64(event.address) + " " + std::to_string(event.size) + " " +
-                      trace_token(std::string_view(event.name.data(), event.name_length)));
+                      note_word(std::string_view(event.name.data(), event.name_length)));
 }
 
 Result<void, std::string> RecordSession::on_event(const TraceEvent& event) {
@@ -231,7 +240,7 @@ Result<void, std::string> RecordSession::on_module(const TraceEvent& event) {
   PendingModule module;
   module.name = std::string(event.name_view());
   // The init text (module_init runs there) is its own executable region.
-  if ((event.flags & VGT_FLAG_INIT_TEXT) != 0) module.name += ":init";
+  if ((event.flags & VGT_FLAG_INIT_TEXT) != 0) module.name += ".init";
   module.va = event.address;
   module.size = event.size;
   module.expected_chunks = event.value;

@@ -47,9 +47,11 @@ std::string patch_line(const char* kind, const TracePatch& patch) {
   return line;
 }
 
-// A field is one token: printable ASCII without the space that separates fields.
+// Names (module names, the kernel release) keep to the characters kernels
+// use in them, which every reader accepts.
 bool token_char(char c) {
-  return c > 0x20 && c < 0x7f;
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+         c == '+' || c == '-';
 }
 
 }  // namespace
@@ -76,10 +78,10 @@ bool valid_phase_name(std::string_view name) {
 }
 
 std::string trace_token(std::string_view name) {
-  if (name.empty()) return "?";
+  if (name.empty()) return "_";
   std::string token;
   token.reserve(name.size());
-  for (char c : name) token.push_back(token_char(c) ? c : '?');
+  for (char c : name) token.push_back(token_char(c) ? c : '_');
   return token;
 }
 

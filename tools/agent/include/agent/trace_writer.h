@@ -52,7 +52,7 @@ class TraceWriter {
   Result<void, std::string> boot(const TracePatch& patch);
   Result<void, std::string> batch(uint64_t id, BatchOrigin origin, std::span<const TracePatch> pokes);
   Result<void, std::string> poke(const TracePatch& patch);
-  // `name` comes from the kernel: spaces, control and non-ASCII bytes become '?'.
+  // `name` comes from the kernel: bytes outside [A-Za-z0-9_.+-] become '_'.
   Result<void, std::string> module(std::string_view name, uint64_t va, uint64_t size,
                                    const uint8_t sha256[32]);
   Result<void, std::string> module_free(std::string_view name, uint64_t va);
@@ -77,7 +77,8 @@ class TraceWriter {
   bool ended_ = false;
 };
 
-// Exposed for tests: the token a kernel-supplied name is written as.
+// The token a kernel-supplied name is written as: [A-Za-z0-9_.+-], anything
+// else '_' ("_" for an empty name).
 std::string trace_token(std::string_view name);
 
 }  // namespace vg::agent
