@@ -1,6 +1,8 @@
 #include "agent/format.h"
 #include "json_out.h"
 #include "json_writer.h"
+
+#include <cstring>
 #include "policy/format.h"
 
 namespace vg::agent {
@@ -84,13 +86,25 @@ const ContextText& context_text(const FormatContext& context) {
   return cached;
 }
 
-void time_field(json::Writer& w, const FormatContext& context, uint64_t boot_ns) {
-  char* at = w.cursor(kRfc3339Max + 2);
+// A formatted time, kept so that a record's equal stamps (time and
+// last_seen always, first_seen too when nothing was merged) cost one format.
+struct TimeText {
+  uint64_t boot_ns = 0;
+  size_t length = 0;
+  char text[kRfc3339Max];
+};
+
+void time_field(json::Writer& w, const FormatContext& context, uint64_t boot_ns, TimeText& memo) {
+  if (memo.length == 0 || memo.boot_ns != boot_ns) {
+    memo.boot_ns = boot_ns;
+    memo.length = format_rfc3339(memo.text, context, boot_ns);
+  }
+  char* at = w.cursor(memo.length + 3);
   at[0] = '"';
-  const size_t length = format_rfc3339(at + 1, context, boot_ns);
-  at[length + 1] = '"';
-  at[length + 2] = ',';
-  w.advance(length + 3);
+  std::memcpy(at + 1, memo.text, memo.length);
+  at[memo.length + 1] = '"';
+  at[memo.length + 2] = ',';
+  w.advance(memo.length + 3);
 }
 
 void hex_field(json::Writer& w, uint64_t value) {
@@ -128,12 +142,13 @@ void format_native(std::string& out, const Finding& finding, const FormatContext
   const Event& event = finding.event;
   const ContextText& fixed = context_text(context);
   json::Writer w(out);
+  TimeText time;
   w.literal("{\"schema\":\"");
   w.name(kNativeSchema);
   w.literal("\",\"seq\":");
   w.u64(finding.sequence);
   w.literal(",\"time\":");
-  time_field(w, context, finding.last_seen_ns);
+  time_field(w, context, finding.last_seen_ns, time);
   w.raw(fixed.host_field.data(), fixed.host_field.size());
   w.literal("\"kind\":\"");
   w.name(finding_kind(finding));
@@ -223,9 +238,9 @@ void format_native(std::string& out, const Finding& finding, const FormatContext
   w.literal("\"count\":");
   w.u64(finding.count);
   w.literal(",\"first_seen\":");
-  time_field(w, context, finding.first_seen_ns);
+  time_field(w, context, finding.first_seen_ns, time);
   w.literal("\"last_seen\":");
-  time_field(w, context, finding.last_seen_ns);
+  time_field(w, context, finding.last_seen_ns, time);
   w.raw(fixed.trailer.data(), fixed.trailer.size());
 }
 

@@ -88,6 +88,7 @@ Symbolizer::Symbolizer(const policy::PolicyView& policy, uint64_t runtime_text, 
   std::vector<uint32_t> site_starts(sites.count);
   for (uint64_t i = 0; i < sites.count; ++i) site_starts[i] = sites[i].offset;
   sites_ = OffsetIndex(std::move(site_starts), kSiteBucketShift);
+  recent_.fill(Recent{UINT32_MAX, lookup_function_index(UINT32_MAX)});
 }
 
 size_t Symbolizer::index_bytes() const {
@@ -95,6 +96,14 @@ size_t Symbolizer::index_bytes() const {
 }
 
 uint32_t Symbolizer::function_index(uint32_t offset) const {
+  Recent& entry = recent_[(offset * 0x9e3779b1u) >> 22];
+  static_assert(kRecentEntries == 1u << (32 - 22));
+  if (entry.offset == offset) return entry.index;
+  entry = Recent{offset, lookup_function_index(offset)};
+  return entry.index;
+}
+
+uint32_t Symbolizer::lookup_function_index(uint32_t offset) const {
   const uint32_t i = functions_.last_at_or_below(offset);
   if (i == OffsetIndex::kNone) return OffsetIndex::kNone;
   return offset - functions_.key(i) < function_info_[i].extent ? i : OffsetIndex::kNone;

@@ -107,6 +107,7 @@ class Symbolizer {
 
  private:
   uint32_t function_index(uint32_t offset) const;
+  uint32_t lookup_function_index(uint32_t offset) const;
 
   const policy::PolicyView& policy_;
   uint64_t runtime_text_;
@@ -123,6 +124,15 @@ class Symbolizer {
     uint32_t extent;  // max(size, 1)
   };
   std::vector<FunctionInfo> function_info_;
+  // The last answers, direct-mapped by offset: stack frames repeat (a few
+  // kernel code paths do all the patching), and a hit here skips the index
+  // and its cache misses. 8 KiB; every entry always holds a true answer.
+  struct Recent {
+    uint32_t offset;
+    uint32_t index;
+  };
+  static constexpr size_t kRecentEntries = 1024;
+  mutable std::array<Recent, kRecentEntries> recent_{};
   OffsetIndex sites_;
 };
 
