@@ -3,6 +3,8 @@
 // optimisation, never a second opinion. Each test checks the edges (first and
 // last key, gaps, empty buckets, dense buckets, addresses outside the table)
 // against the reference answer.
+#include "agent/offset_index.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include "agent/offset_index.h"
 #include "agent/symbolize.h"
 #include "agent_fixture.h"
 #include "policy/builder.h"
@@ -55,14 +56,14 @@ TEST(OffsetIndex, EmptyIndexFindsNothing) {
 TEST(OffsetIndex, FirstAndLastKeysAndWhatLiesBeyondThem) {
   const OffsetIndex index({0x100, 0x180, 0x1000, 0x5000}, 8);
   EXPECT_EQ(index.last_at_or_below(0xff), OffsetIndex::kNone);  // before the first key
-  EXPECT_EQ(index.last_at_or_below(0x100), 0u);                  // the first key itself
+  EXPECT_EQ(index.last_at_or_below(0x100), 0u);                 // the first key itself
   EXPECT_EQ(index.last_at_or_below(0x17f), 0u);
   EXPECT_EQ(index.last_at_or_below(0x180), 1u);
-  EXPECT_EQ(index.last_at_or_below(0xfff), 1u);     // across empty buckets (a gap)
-  EXPECT_EQ(index.last_at_or_below(0x4fff), 2u);    // the bucket before the last key
-  EXPECT_EQ(index.last_at_or_below(0x5000), 3u);    // the last key
-  EXPECT_EQ(index.last_at_or_below(0x50ff), 3u);    // the last key's bucket
-  EXPECT_EQ(index.last_at_or_below(0x5100), 3u);    // past the bucket table
+  EXPECT_EQ(index.last_at_or_below(0xfff), 1u);   // across empty buckets (a gap)
+  EXPECT_EQ(index.last_at_or_below(0x4fff), 2u);  // the bucket before the last key
+  EXPECT_EQ(index.last_at_or_below(0x5000), 3u);  // the last key
+  EXPECT_EQ(index.last_at_or_below(0x50ff), 3u);  // the last key's bucket
+  EXPECT_EQ(index.last_at_or_below(0x5100), 3u);  // past the bucket table
   EXPECT_EQ(index.last_at_or_below(UINT32_MAX), 3u);
   EXPECT_EQ(index.find(0x1000), 2u);
   EXPECT_EQ(index.find(0x1001), OffsetIndex::kNone);
@@ -116,7 +117,7 @@ std::vector<uint8_t> edge_policy() {
   builder.add_function(0x0, 0x10, "first_fn", 0);
   builder.add_function(0x10, 0x30, "touching_fn", 0);
   builder.add_function(0x100, 0, "sizeless_fn", 0);  // covers its first byte only
-  for (uint32_t i = 0; i < 64; ++i) {  // a dense run: many starts in one bucket
+  for (uint32_t i = 0; i < 64; ++i) {                // a dense run: many starts in one bucket
     builder.add_function(0x1000 + i * 4, 4, "tiny_" + std::to_string(i), 0);
   }
   builder.add_function(0x3fff0, 0x10, "last_fn", 0);
@@ -166,16 +167,16 @@ TEST(IndexedSymbolizer, NamesTheEdgesAndLeavesOutsideAddressesAlone) {
   EXPECT_STREQ(first.kernel_name, "first_fn");
   EXPECT_EQ(first.kernel_name_length, 8u);
   EXPECT_STREQ(symbolizer.symbolize(at(0x10)).kernel_name, "touching_fn");  // the neighbour starts
-  EXPECT_EQ(symbolizer.symbolize(at(0x3fff)).space, Space::kNone);                        // in a gap
-  EXPECT_EQ(symbolizer.symbolize(at(0x100)).space, Space::kKernel);                       // sizeless: first byte
-  EXPECT_EQ(symbolizer.symbolize(at(0x101)).space, Space::kNone);                         // and no further
+  EXPECT_EQ(symbolizer.symbolize(at(0x3fff)).space, Space::kNone);          // in a gap
+  EXPECT_EQ(symbolizer.symbolize(at(0x100)).space, Space::kKernel);         // sizeless: first byte
+  EXPECT_EQ(symbolizer.symbolize(at(0x101)).space, Space::kNone);           // and no further
   const Symbol tiny = symbolizer.symbolize(at(0x1000 + 63 * 4 + 3));
   EXPECT_STREQ(tiny.kernel_name, "tiny_63");
   EXPECT_EQ(tiny.offset, 3u);
   const Symbol last = symbolizer.symbolize(at(0x3ffff));
   EXPECT_STREQ(last.kernel_name, "last_fn");
   EXPECT_EQ(last.offset, 0xfu);
-  EXPECT_EQ(symbolizer.symbolize(at(0x40000)).space, Space::kNone);   // just past the image
+  EXPECT_EQ(symbolizer.symbolize(at(0x40000)).space, Space::kNone);       // just past the image
   EXPECT_EQ(symbolizer.symbolize(kRuntimeText - 1).space, Space::kNone);  // just below _text
   EXPECT_FALSE(symbolizer.text_offset(kRuntimeText - 1).has_value());
   EXPECT_EQ(symbolizer.site_at_or_before(0x3ffff), symbolizer.site_at(0x3fffb));

@@ -1,8 +1,8 @@
+#include <cstring>
+
 #include "agent/format.h"
 #include "json_out.h"
 #include "json_writer.h"
-
-#include <cstring>
 #include "policy/format.h"
 
 namespace vg::agent {

@@ -148,7 +148,8 @@ class Writer {
     return buffer;
   }
   [[gnu::always_inline]] void room(size_t size) {
-    if (static_cast<size_t>(end_ - p_) < size) [[unlikely]] grow(size);
+    if (static_cast<size_t>(end_ - p_) < size) [[unlikely]]
+      grow(size);
   }
   [[gnu::noinline]] void grow(size_t size) {
     std::vector<char>& buffer = scratch();

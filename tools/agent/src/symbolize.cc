@@ -80,8 +80,8 @@ Symbolizer::Symbolizer(const policy::PolicyView& policy, uint64_t runtime_text, 
     const policy::Function& function = functions[i];
     starts[i] = function.offset;
     const char* name = policy.string(function.name);
-    function_info_[i] = FunctionInfo{name, static_cast<uint32_t>(std::strlen(name)),
-                                     function.size == 0 ? 1 : function.size};
+    function_info_[i] =
+        FunctionInfo{name, static_cast<uint32_t>(std::strlen(name)), function.size == 0 ? 1 : function.size};
   }
   functions_ = OffsetIndex(std::move(starts), kFunctionBucketShift);
   const auto sites = policy.sites();

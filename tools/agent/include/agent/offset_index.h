@@ -8,7 +8,9 @@
 // bucket table (one uint32_t per 2^shift bytes of text) gives the few keys
 // that share the probe's bucket: one read in a table small enough to stay in
 // the L2 cache, then a branch-free search among the handful of adjacent keys
-// in that bucket, usually one cache line. Built once at start-up; lookups never allocate.
+// in that bucket, usually one cache line. Built once at start-up; lookups
+// never allocate. Memory-safe whatever the keys; correct answers need them
+// sorted.
 #pragma once
 
 #include <cstddef>
