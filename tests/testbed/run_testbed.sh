@@ -3,7 +3,7 @@
 #
 # Boots Debian's 6.12 cloud kernel under QEMU TCG (KVM hangs on our machines)
 # with a busybox initramfs holding the static agent, a policy made for that
-# kernel by testbed-policy from the cached debug vmlinux, a module from the
+# kernel by `vmplguard analyze` from the cached debug vmlinux, a module from the
 # kernel package and the rootkit-style attack module built against Debian's
 # headers. The guest drives real patching; check_testbed.py checks the
 # agent's records. Exit 77 (skipped) when an input cannot be had.
@@ -30,10 +30,13 @@ rm -rf "$WORK/root"
 tb_kernel
 tb_attack_module
 
-# The policy for this kernel (kept while the vmlinux does not change).
+# The policy for this kernel, from the real producer: `vmplguard analyze`
+# (--policy-tool) on the debug vmlinux; kept while neither changes. The
+# analysis report stays beside it.
 POLICY=$WORK/vmlinux-$KVER.policy
 if [ ! -f "$POLICY" ] || [ "$VMLINUX" -nt "$POLICY" ] || [ "$POLICY_TOOL" -nt "$POLICY" ]; then
-  "$POLICY_TOOL" "$VMLINUX" "$KVER" "$POLICY.tmp" && mv "$POLICY.tmp" "$POLICY"
+  "$POLICY_TOOL" analyze "$VMLINUX" -o "$POLICY" --quiet --output "$WORK/analyze-report.txt" ||
+    { echo "vmplguard analyze failed" >&2; exit 1; }
 fi
 
 # The initramfs.

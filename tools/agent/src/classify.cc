@@ -62,7 +62,7 @@ bool Classifier::site_accepts(const policy::Site& site, const uint8_t* bytes, si
       const uint8_t opcode = kind == policy::PatternKind::kCallAnyFunction ? kCallOpcode : kJmpOpcode;
       if (skip != 0 || length < 5 || bytes[0] != opcode) continue;
       const int64_t target = int64_t{site.offset} + 5 + load_s32(bytes + 1);
-      if (target < 0 || target > UINT32_MAX || !policy.is_function_start(static_cast<uint32_t>(target)))
+      if (target < 0 || target > UINT32_MAX || !symbolizer_.is_function_start(static_cast<uint32_t>(target)))
         continue;
       any_target = static_cast<uint32_t>(target);
     }
@@ -76,7 +76,6 @@ bool Classifier::site_accepts(const policy::Site& site, const uint8_t* bytes, si
 
 void Classifier::classify_text_patch(Finding& finding) const {
   const Event& event = finding.event;
-  const auto& policy = symbolizer_.policy();
   if (event.length >= 5 && (event.bytes[0] == kCallOpcode || event.bytes[0] == kJmpOpcode)) {
     finding.has_call_target = true;
     finding.call_target = event.address + 5 + static_cast<uint64_t>(int64_t{load_s32(&event.bytes[1])});
@@ -113,7 +112,7 @@ void Classifier::classify_text_patch(Finding& finding) const {
     }
     return;
   }
-  const policy::Site* site = policy.find_site(finding.text_offset);
+  const policy::Site* site = symbolizer_.site_at(finding.text_offset);
   if (site == nullptr) {
     finding.verdict = Verdict::kViolation;
     finding.reason = Reason::kNotASite;
@@ -224,7 +223,7 @@ void Classifier::classify_monitor(Finding& finding) const {
   finding.verdict = allowed ? Verdict::kAllowed : Verdict::kViolation;
   finding.reason = allowed ? Reason::kMonitorAllowed : Reason::kMonitorDenied;
   if (record.policy_offset != UINT32_MAX) {
-    if (const auto* site = symbolizer_.policy().find_site(record.policy_offset)) {
+    if (const auto* site = symbolizer_.site_at(record.policy_offset)) {
       finding.site_kinds = site->kinds;
     }
   }

@@ -27,11 +27,9 @@ namespace {
 // Copies a fixed-size kernel char field up to its first NUL; returns the length.
 template <size_t N>
 uint8_t copy_string(std::array<char, N>& out, const char (&in)[N]) {
-  size_t length = 0;
-  while (length < N && in[length] != '\0') {
-    out[length] = in[length];
-    ++length;
-  }
+  const void* nul = std::memchr(in, '\0', N);
+  const size_t length = nul == nullptr ? N : static_cast<size_t>(static_cast<const char*>(nul) - in);
+  std::memcpy(out.data(), in, length);
   return static_cast<uint8_t>(length);
 }
 

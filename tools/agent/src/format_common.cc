@@ -1,3 +1,4 @@
+#include <cstring>
 #include <ctime>
 
 #include "agent/escape.h"
@@ -5,7 +6,7 @@
 
 namespace vg::agent {
 
-void append_rfc3339(std::string& out, const FormatContext& context, uint64_t boot_ns) {
+size_t format_rfc3339(char* out, const FormatContext& context, uint64_t boot_ns) {
   const int64_t wall_ns = static_cast<int64_t>(boot_ns) + context.boot_to_realtime_ns;
   const time_t seconds = static_cast<time_t>(wall_ns / 1000000000);
   const int64_t nanos = wall_ns % 1000000000;
@@ -19,9 +20,9 @@ void append_rfc3339(std::string& out, const FormatContext& context, uint64_t boo
     cached_length = std::strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &utc);
     cached_seconds = seconds;
   }
-  out.append(cached, cached_length);
+  std::memcpy(out, cached, cached_length);
   // Microseconds: RFC 5424 allows at most six fraction digits [RFC5424 6.2.3].
-  char fraction[8];
+  char* fraction = out + cached_length;
   int64_t micros = nanos / 1000;
   for (int i = 6; i >= 1; --i) {
     fraction[i] = static_cast<char>('0' + micros % 10);
@@ -29,7 +30,12 @@ void append_rfc3339(std::string& out, const FormatContext& context, uint64_t boo
   }
   fraction[0] = '.';
   fraction[7] = 'Z';
-  out.append(fraction, 8);
+  return cached_length + 8;
+}
+
+void append_rfc3339(std::string& out, const FormatContext& context, uint64_t boot_ns) {
+  char text[kRfc3339Max];
+  out.append(text, format_rfc3339(text, context, boot_ns));
 }
 
 void append_symbol(std::string& out, const Symbol& symbol, bool json) {

@@ -1,5 +1,8 @@
+#include <cstring>
+
 #include "agent/format.h"
 #include "json_out.h"
+#include "json_writer.h"
 #include "policy/format.h"
 
 namespace vg::agent {
@@ -23,121 +26,53 @@ constexpr struct {
     {policy::kSiteSmpLock, "smp_lock"},
 };
 
-}  // namespace
-
-void format_native(std::string& out, const Finding& finding, const FormatContext& context) {
-  const Event& event = finding.event;
+// The monitor's own record (rare: only on kernels with the guest patches).
+void monitor_object(std::string& out, const Event& event) {
+  const vg_record& record = event.record;
+  json::key(out, "monitor");
   out.push_back('{');
-  json::field(out, "schema", kNativeSchema);
-  json::field_u64(out, "seq", finding.sequence);
-  json::field_time(out, "time", context, finding.last_seen_ns);
-  json::field_string(out, "host", context.hostname);
-  json::field(out, "kind", finding_kind(finding));
-  json::field(out, "verdict", to_string(finding.verdict));
-  json::field(out, "reason", to_string(finding.reason));
-  if (event.type == EventType::kTelemetryLoss) {
-    json::field_u64(out, "lost", finding.lost_since_last);
-    json::field_u64(out, "lost_total", finding.lost_total);
-  } else {
-    json::field(out, "origin", to_string(event.origin));
-    json::field_hex(out, "address", event.address);
-    json::key(out, "text_offset");
-    if (finding.has_text_offset) {
-      out.push_back('"');
-      append_hex_u64(out, finding.text_offset);
-      out.append("\",");
-    } else {
-      out.append("null,");
-    }
-    json::field_symbol(out, "symbol", finding.target);
-    json::key(out, "object");
-    if (finding.object != nullptr) {
-      out.push_back('"');
-      out.append(finding.object_name);
-      out.append("\",");
-    } else {
-      out.append("null,");
-    }
-    json::key(out, "site_kinds");
-    out.push_back('[');
-    for (const auto& kind : kSiteKindNames) {
-      if ((finding.site_kinds & kind.bit) != 0) {
-        out.push_back('"');
-        out.append(kind.name);
-        out.append("\",");
-      }
-    }
-    json::close(out, ']');
-    out.push_back(',');
-    json::field_u64(out, "size", event.size);
-    json::key(out, "bytes");
-    out.push_back('"');
-    append_hex_bytes(out, event.bytes.data(), event.length);
-    out.append("\",");
-    if (finding.has_call_target) {
-      json::field_hex(out, "call_target", finding.call_target);
-      json::field_symbol(out, "call_target_symbol", finding.call_target_symbol);
-    }
-    json::field_hex(out, "value", event.value);
-    if (event.name_length > 0) {
-      json::field_raw(out, "module", event.name.data(), event.name_length);
-    }
-    json::key(out, "process");
-    out.push_back('{');
-    json::field_u64(out, "pid", event.pid);
-    json::field_u64(out, "tgid", event.tgid);
-    json::field_raw(out, "comm", event.comm.data(), event.comm_length);
-    json::close(out, '}');
-    out.push_back(',');
-    json::field_u64(out, "cpu", event.cpu);
-    json::key(out, "stack");
-    out.push_back('[');
-    for (size_t i = 0; i < finding.frame_count; ++i) {
-      out.push_back('"');
-      if (finding.frames[i].space == Space::kNone) {
-        append_hex_u64(out, event.frames[i]);
-      } else {
-        append_symbol(out, finding.frames[i], true);
-      }
-      out.append("\",");
-    }
-    json::close(out, ']');
-    out.push_back(',');
-    json::key(out, "culprit");
-    if (finding.culprit_frame >= 0) {
-      const auto index = static_cast<size_t>(finding.culprit_frame);
-      out.push_back('"');
-      if (finding.frames[index].space == Space::kNone) {
-        append_hex_u64(out, event.frames[index]);
-      } else {
-        append_symbol(out, finding.frames[index], true);
-      }
-      out.append("\",");
-    } else {
-      out.append("null,");
-    }
-    if (event.type == EventType::kMonitorRecord) {
-      const vg_record& record = event.record;
-      json::key(out, "monitor");
-      out.push_back('{');
-      json::field_u64(out, "sequence", record.sequence);
-      json::field_u64(out, "tsc", record.tsc);
-      json::field(out, "verdict", monitor_verdict_name(record.verdict));
-      json::field_u64(out, "vmpl", record.vmpl);
-      json::field_u64(out, "vcpu", record.vcpu);
-      json::field_hex(out, "rip", record.rip);
-      json::field_hex(out, "gpa", record.gpa);
-      json::field_u64(out, "detail", record.detail);
-      json::field_hex(out, "value", record.value);
-      json::field(out, "tracepoint",
-                  event.from_request_tracepoint ? "vmplguard:request" : "vmplguard:violation");
-      json::close(out, '}');
-      out.push_back(',');
-    }
+  json::field_u64(out, "sequence", record.sequence);
+  json::field_u64(out, "tsc", record.tsc);
+  json::field(out, "verdict", monitor_verdict_name(record.verdict));
+  json::field_u64(out, "vmpl", record.vmpl);
+  json::field_u64(out, "vcpu", record.vcpu);
+  json::field_hex(out, "rip", record.rip);
+  json::field_hex(out, "gpa", record.gpa);
+  json::field_u64(out, "detail", record.detail);
+  json::field_hex(out, "value", record.value);
+  json::field(out, "tracepoint", event.from_request_tracepoint ? "vmplguard:request" : "vmplguard:violation");
+  json::close(out, '}');
+  out.push_back(',');
+}
+
+// The parts of a record that only depend on the context, escaped once: the
+// host field and the trailer (kernel object, policy digest, closing brace).
+// Rebuilt when the context's contents change; comparing them costs far less
+// than escaping them for every record.
+struct ContextText {
+  std::string hostname, release, build_id, digest;
+  uint64_t kaslr_offset = 0;
+  bool valid = false;
+  std::string host_field;
+  std::string trailer;
+};
+
+const ContextText& context_text(const FormatContext& context) {
+  thread_local ContextText cached;
+  if (cached.valid && cached.kaslr_offset == context.kaslr_offset && cached.hostname == context.hostname &&
+      cached.release == context.kernel_release && cached.build_id == context.build_id_hex &&
+      cached.digest == context.policy_digest_hex) {
+    return cached;
   }
-  json::field_u64(out, "count", finding.count);
-  json::field_time(out, "first_seen", context, finding.first_seen_ns);
-  json::field_time(out, "last_seen", context, finding.last_seen_ns);
+  cached.hostname = context.hostname;
+  cached.release = context.kernel_release;
+  cached.build_id = context.build_id_hex;
+  cached.digest = context.policy_digest_hex;
+  cached.kaslr_offset = context.kaslr_offset;
+  cached.host_field.clear();
+  json::field_string(cached.host_field, "host", context.hostname);
+  std::string& out = cached.trailer;
+  out.clear();
   json::key(out, "kernel");
   out.push_back('{');
   json::field_string(out, "release", context.kernel_release);
@@ -147,6 +82,166 @@ void format_native(std::string& out, const Finding& finding, const FormatContext
   out.push_back(',');
   json::field_string(out, "policy_digest", context.policy_digest_hex);
   json::close(out, '}');
+  cached.valid = true;
+  return cached;
+}
+
+// A formatted time, kept so that a record's equal stamps (time and
+// last_seen always, first_seen too when nothing was merged) cost one format.
+struct TimeText {
+  uint64_t boot_ns = 0;
+  size_t length = 0;
+  char text[kRfc3339Max];
+};
+
+void time_field(json::Writer& w, const FormatContext& context, uint64_t boot_ns, TimeText& memo) {
+  if (memo.length == 0 || memo.boot_ns != boot_ns) {
+    memo.boot_ns = boot_ns;
+    memo.length = format_rfc3339(memo.text, context, boot_ns);
+  }
+  char* at = w.cursor(memo.length + 3);
+  at[0] = '"';
+  std::memcpy(at + 1, memo.text, memo.length);
+  at[memo.length + 1] = '"';
+  at[memo.length + 2] = ',';
+  w.advance(memo.length + 3);
+}
+
+void hex_field(json::Writer& w, uint64_t value) {
+  w.put('"');
+  w.hex_u64(value);
+  w.literal("\",");
+}
+
+void symbol_or_null(json::Writer& w, const Symbol& symbol) {
+  if (symbol.space == Space::kNone) {
+    w.literal("null,");
+    return;
+  }
+  w.put('"');
+  w.symbol(symbol);
+  w.literal("\",");
+}
+
+// A stack frame: its symbol, or the raw address when it has none.
+void frame(json::Writer& w, const Symbol& symbol, uint64_t address) {
+  w.put('"');
+  if (symbol.space == Space::kNone) {
+    w.hex_u64(address);
+  } else {
+    w.symbol(symbol);
+  }
+  w.literal("\",");
+}
+
+}  // namespace
+
+// Field order and spelling are the schema (docs/agent-schema.md); the golden
+// files in tests/agent/golden hold this formatter to it byte for byte.
+void format_native(std::string& out, const Finding& finding, const FormatContext& context) {
+  const Event& event = finding.event;
+  const ContextText& fixed = context_text(context);
+  json::Writer w(out);
+  TimeText time;
+  w.literal("{\"schema\":\"");
+  w.name(kNativeSchema);
+  w.literal("\",\"seq\":");
+  w.u64(finding.sequence);
+  w.literal(",\"time\":");
+  time_field(w, context, finding.last_seen_ns, time);
+  w.raw(fixed.host_field.data(), fixed.host_field.size());
+  w.literal("\"kind\":\"");
+  w.name(finding_kind(finding));
+  w.literal("\",\"verdict\":\"");
+  w.name(to_string(finding.verdict));
+  w.literal("\",\"reason\":\"");
+  w.name(to_string(finding.reason));
+  w.literal("\",");
+  if (event.type == EventType::kTelemetryLoss) {
+    w.literal("\"lost\":");
+    w.u64(finding.lost_since_last);
+    w.literal(",\"lost_total\":");
+    w.u64(finding.lost_total);
+    w.put(',');
+  } else {
+    w.literal("\"origin\":\"");
+    w.name(to_string(event.origin));
+    w.literal("\",\"address\":");
+    hex_field(w, event.address);
+    w.literal("\"text_offset\":");
+    if (finding.has_text_offset) {
+      hex_field(w, finding.text_offset);
+    } else {
+      w.literal("null,");
+    }
+    w.literal("\"symbol\":");
+    symbol_or_null(w, finding.target);
+    w.literal("\"object\":");
+    if (finding.object != nullptr) {
+      w.put('"');
+      w.name(finding.object_name);
+      w.literal("\",");
+    } else {
+      w.literal("null,");
+    }
+    w.literal("\"site_kinds\":[");
+    for (const auto& kind : kSiteKindNames) {
+      if ((finding.site_kinds & kind.bit) != 0) {
+        w.put('"');
+        w.name(kind.name);
+        w.literal("\",");
+      }
+    }
+    w.close(']');
+    w.literal(",\"size\":");
+    w.u64(event.size);
+    w.literal(",\"bytes\":\"");
+    w.hex_bytes(event.bytes.data(), event.length);
+    w.literal("\",");
+    if (finding.has_call_target) {
+      w.literal("\"call_target\":");
+      hex_field(w, finding.call_target);
+      w.literal("\"call_target_symbol\":");
+      symbol_or_null(w, finding.call_target_symbol);
+    }
+    w.literal("\"value\":");
+    hex_field(w, event.value);
+    if (event.name_length > 0) {
+      w.literal("\"module\":\"");
+      w.escaped(event.name.data(), event.name_length);
+      w.literal("\",");
+    }
+    w.literal("\"process\":{\"pid\":");
+    w.u64(event.pid);
+    w.literal(",\"tgid\":");
+    w.u64(event.tgid);
+    w.literal(",\"comm\":\"");
+    w.escaped(event.comm.data(), event.comm_length);
+    w.literal("\"},\"cpu\":");
+    w.u64(event.cpu);
+    w.literal(",\"stack\":[");
+    for (size_t i = 0; i < finding.frame_count; ++i) frame(w, finding.frames[i], event.frames[i]);
+    w.close(']');
+    w.literal(",\"culprit\":");
+    if (finding.culprit_frame >= 0) {
+      const auto index = static_cast<size_t>(finding.culprit_frame);
+      frame(w, finding.frames[index], event.frames[index]);
+    } else {
+      w.literal("null,");
+    }
+    if (event.type == EventType::kMonitorRecord) {
+      std::string text;  // rare: only on kernels with the guest patches
+      monitor_object(text, event);
+      w.raw(text.data(), text.size());
+    }
+  }
+  w.literal("\"count\":");
+  w.u64(finding.count);
+  w.literal(",\"first_seen\":");
+  time_field(w, context, finding.first_seen_ns, time);
+  w.literal("\"last_seen\":");
+  time_field(w, context, finding.last_seen_ns, time);
+  w.raw(fixed.trailer.data(), fixed.trailer.size());
 }
 
 }  // namespace vg::agent

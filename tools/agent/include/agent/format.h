@@ -27,8 +27,11 @@ inline constexpr const char* kNativeSchema = "vmplguard.agent/1";
 
 enum class Format : uint8_t { kNative, kOcsf, kSyslog };
 
-// RFC 3339 UTC time with nanoseconds, from a CLOCK_BOOTTIME stamp.
+// RFC 3339 UTC time with microseconds, from a CLOCK_BOOTTIME stamp.
 void append_rfc3339(std::string& out, const FormatContext& context, uint64_t boot_ns);
+// The same into `out` (room for kRfc3339Max bytes); returns the length.
+inline constexpr size_t kRfc3339Max = 48;
+size_t format_rfc3339(char* out, const FormatContext& context, uint64_t boot_ns);
 // "func+0x1a", "[module]+0x10", "[ftrace_trampoline]", or "" when unknown.
 void append_symbol(std::string& out, const Symbol& symbol, bool json);
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/event.h"
+#include "agent/offset_index.h"
 #include "policy/reader.h"
 
 namespace vg::agent {
@@ -59,53 +60,80 @@ enum class Space : uint8_t { kNone, kKernel, kModule, kRuntimeCode };
 struct Symbol {
   Space space = Space::kNone;
   const char* kernel_name = nullptr;          // kKernel: borrowed from the policy
+  uint32_t kernel_name_length = 0;            // strlen(kernel_name), known in advance
   std::array<char, kNameSize> module_name{};  // kModule, kRuntimeCode: copied, raw bytes
   uint8_t module_name_length = 0;
   bool module_init = false;  // kModule: offset is from the module's init text
   uint64_t offset = 0;       // from the function or module text start
 };
 
+// How the symbolizer searches the policy. kIndexed is the agent's; kReference
+// is the plain binary search over the policy's tables (PolicyView::find_*),
+// kept as the specification the index is tested against and as the
+// benchmark's peer.
+enum class LookupMode : uint8_t { kIndexed, kReference };
+
 class Symbolizer {
  public:
   // `runtime_text` is the running kernel's `_text`; the policy's offsets are from it.
-  Symbolizer(const policy::PolicyView& policy, uint64_t runtime_text, const RuntimeMap& runtime);
+  Symbolizer(const policy::PolicyView& policy, uint64_t runtime_text, const RuntimeMap& runtime,
+             LookupMode mode = LookupMode::kIndexed);
 
   uint64_t slide() const { return runtime_text_ - policy_.header().link_text_va; }
   uint64_t runtime_text() const { return runtime_text_; }
   // Offset from _text if `address` lies in the kernel image the policy describes.
-  std::optional<uint32_t> text_offset(uint64_t address) const;
+  std::optional<uint32_t> text_offset(uint64_t address) const {
+    const uint64_t offset = address - runtime_text_;  // wraps for addresses below _text
+    if (offset >= image_size_ || offset > UINT32_MAX) return std::nullopt;
+    return static_cast<uint32_t>(offset);
+  }
   Symbol symbolize(uint64_t address) const;
   const policy::CriticalObject* object_at(uint64_t address) const;
-  // The function containing `offset`, like PolicyView::find_function but
-  // through a per-page index: one table read and a search among the few
-  // functions that start in the same 4 KiB page (the hot path symbolizes
-  // up to ten addresses per event).
+  // The function containing `offset` (start <= offset < start + max(size, 1)),
+  // as PolicyView::find_function answers it.
   const policy::Function* function_at(uint32_t offset) const;
+  // True if a function starts exactly at `offset` (PolicyView::is_function_start).
+  bool is_function_start(uint32_t offset) const;
+  // The site starting exactly at `offset` (PolicyView::find_site).
+  const policy::Site* site_at(uint32_t offset) const;
   // The site with the highest offset at or below `offset`, if any.
   const policy::Site* site_at_or_before(uint32_t offset) const;
 
- private:
-  const policy::Function* lookup_function(uint32_t offset) const;
-
- public:
   const policy::PolicyView& policy() const { return policy_; }
   const RuntimeMap& runtime() const { return runtime_; }
+  LookupMode mode() const { return mode_; }
+  // Bytes the indexes hold (bounded by the policy's size).
+  size_t index_bytes() const;
 
  private:
+  uint32_t function_index(uint32_t offset) const;
+  uint32_t lookup_function_index(uint32_t offset) const;
+
   const policy::PolicyView& policy_;
   uint64_t runtime_text_;
   uint64_t image_size_;
   const RuntimeMap& runtime_;
-  // page_first_[p]: index of the first function starting at or after page p.
-  std::vector<uint32_t> page_first_;
-  // Direct-mapped cache of recent lookups: stacks repeat (a few kernel code
-  // paths do all the patching), so most frames hit. Bounded: 64 KiB.
-  struct CacheEntry {
-    uint32_t offset = UINT32_MAX;
-    const policy::Function* function = nullptr;
+  LookupMode mode_;
+  // kIndexed only. Function starts, with what a hit needs next kept beside
+  // them (extent, name and its length) so that a lookup never touches the
+  // policy's 16-byte records or scans a name for its NUL.
+  OffsetIndex functions_;
+  struct FunctionInfo {
+    const char* name;  // borrowed from the policy's STRINGS
+    uint32_t name_length;
+    uint32_t extent;  // max(size, 1)
   };
-  static constexpr size_t kCacheEntries = 4096;
-  mutable std::vector<CacheEntry> cache_;
+  std::vector<FunctionInfo> function_info_;
+  // The last answers, direct-mapped by offset: stack frames repeat (a few
+  // kernel code paths do all the patching), and a hit here skips the index
+  // and its cache misses. 8 KiB; every entry always holds a true answer.
+  struct Recent {
+    uint32_t offset;
+    uint32_t index;
+  };
+  static constexpr size_t kRecentEntries = 1024;
+  mutable std::array<Recent, kRecentEntries> recent_{};
+  OffsetIndex sites_;
 };
 
 }  // namespace vg::agent
