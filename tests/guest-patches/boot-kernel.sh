@@ -47,8 +47,10 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (apt
 # dumps, tracefs events, static keys, modules, SEV guest support, KUnit).
 # VMPLGUARD_BOOT_FULL=1 adds the rest of kernel-facts.md's measured set (BPF,
 # kprobes, function tracer, KASLR, BTF, PCI, SEV_GUEST) and what the agent
-# needs (BPF events, perf, kallsyms, debugfs for KUnit's run file); its BTF
-# needs pahole (Debian's dwarves). Figures: guest-patches/README.md.
+# needs (BPF events, perf, kallsyms, debugfs for KUnit's run file, and NET:
+# libbpf probes for global data with a socket filter program, and without
+# that type it refuses every program that has a .rodata); its BTF needs
+# pahole (Debian's dwarves). Figures: guest-patches/README.md.
 BOOT_OPTIONS="64BIT PRINTK TTY SERIAL_8250 SERIAL_8250_CONSOLE BLK_DEV_INITRD RD_GZIP
 BINFMT_ELF PROC_FS SYSFS MULTIUSER FUTEX JUMP_LABEL MODULES AMD_MEM_ENCRYPT ACPI EFI EFI_STUB
 SYSCTL PROC_SYSCTL COREDUMP EXPERT FTRACE ENABLE_DEFAULT_TRACERS
@@ -60,10 +62,10 @@ if [ "$FULL" = 1 ]; then
 DYNAMIC_FTRACE KPROBES KPROBE_EVENTS RELOCATABLE RANDOMIZE_BASE SEV_GUEST DEBUG_KERNEL
 DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT DEBUG_INFO_BTF VIRT_DRIVERS PCI
 PERF_EVENTS BPF_EVENTS KALLSYMS KALLSYMS_ALL DEBUG_FS DEBUG_FS_ALLOW_ALL KUNIT_DEBUGFS
-SHMEM TMPFS POSIX_TIMERS TIMERFD EVENTFD SIGNALFD"
+SHMEM TMPFS POSIX_TIMERS TIMERFD EVENTFD SIGNALFD NET"
 	BOOT_DISABLE="DEBUG_INFO_NONE DEBUG_INFO_REDUCED DEBUG_INFO_SPLIT"
 	BOOT_REQUIRED="$BOOT_REQUIRED DEBUG_INFO_BTF BPF_SYSCALL BPF_JIT BPF_EVENTS KPROBES
-FUNCTION_TRACER DYNAMIC_FTRACE KALLSYMS PERF_EVENTS DEBUG_FS KUNIT_DEBUGFS RANDOMIZE_BASE"
+FUNCTION_TRACER DYNAMIC_FTRACE KALLSYMS PERF_EVENTS DEBUG_FS KUNIT_DEBUGFS RANDOMIZE_BASE NET"
 	command -v pahole >/dev/null || die "pahole missing: CONFIG_DEBUG_INFO_BTF needs it (apt-get install dwarves)"
 fi
 if [ -n "$AGENT" ]; then
