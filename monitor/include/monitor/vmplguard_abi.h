@@ -29,8 +29,10 @@ typedef uint32_t vg_u32;
 typedef uint64_t vg_u64;
 #endif
 
-/* Protocol number in the vendor-specific range (bit 31 set) of the SVSM
- * protocol space; QUERY_PROTOCOL reports it [SVSM 58019 5.1]. */
+/*
+ * Protocol number in the vendor-specific range (bit 31 set) of the SVSM
+ * protocol space; QUERY_PROTOCOL reports it [SVSM 58019 5.1].
+ */
 #define VG_PROTOCOL 0x80564750u /* bit 31 | 'VGP' */
 #define VG_ABI_VERSION 1u
 
@@ -40,15 +42,17 @@ typedef uint64_t vg_u64;
 #define VG_CALL_LOCK_RO_AFTER_INIT 2u
 #define VG_CALL_TEXT_PATCH 3u       /* RCX = GPA of struct vg_patch_batch */
 #define VG_CALL_REGISTER_MODULE 4u  /* RCX = GPA of struct vg_module */
-#define VG_CALL_UNREGISTER_MODULE 5u/* RCX = module handle */
+#define VG_CALL_UNREGISTER_MODULE 5u /* RCX = module handle */
 #define VG_CALL_MEDIATED_WRITE 6u   /* RCX = GPA of struct vg_mediated_write */
 #define VG_CALL_SETUP_RING 7u       /* RCX = GPA of the ring's first page, RDX = pages */
 #define VG_CALL_BPF_JIT_MAP 8u      /* RCX = GPA of struct vg_bpf_jit */
 #define VG_CALL_FREE_INIT 9u        /* init text freed: drop its execute permission */
 #define VG_CALL_ACK_RING 10u        /* RCX = last ring sequence the kernel consumed */
 
-/* Result codes in RAX. 0 and the 0x8000_00xx range are the SVSM spec's
- * [SVSM 58019 Table 5]; vmplguard's own start at 0x8000_1000. */
+/*
+ * Result codes in RAX. 0 and the 0x8000_00xx range are the SVSM spec's
+ * [SVSM 58019 Table 5]; vmplguard's own start at 0x8000_1000.
+ */
 #define VG_RESULT_SUCCESS 0x00000000u
 #define VG_RESULT_INCOMPLETE 0x80000000u
 #define VG_RESULT_UNSUPPORTED_PROTOCOL 0x80000001u
@@ -63,9 +67,11 @@ typedef uint64_t vg_u64;
 #define VG_RESULT_ALREADY_DONE 0x80001002u    /* one-shot call repeated (register, lock) */
 #define VG_RESULT_POLICY_MISMATCH 0x80001003u /* kernel build id differs from the policy's */
 
-/* VG_CALL_REGISTER_KERNEL: where the kernel is, as the kernel sees itself.
+/*
+ * VG_CALL_REGISTER_KERNEL: where the kernel is, as the kernel sees itself.
  * The monitor trusts none of it: every range must match the policy's regions
- * once the KASLR slide (text_va - policy link_text_va) is applied. */
+ * once the KASLR slide (text_va - policy link_text_va) is applied.
+ */
 struct vg_register_kernel {
 	vg_u32 abi_version;      /* VG_ABI_VERSION */
 	vg_u32 build_id_size;    /* bytes used in build_id */
@@ -76,9 +82,11 @@ struct vg_register_kernel {
 	vg_u64 flags;            /* reserved, 0 */
 };
 
-/* VG_CALL_TEXT_PATCH: one batch, one monitor round trip. Entries are applied
+/*
+ * VG_CALL_TEXT_PATCH: one batch, one monitor round trip. Entries are applied
  * all or nothing: the monitor copies the page, validates every entry against
- * the policy, then writes. */
+ * the policy, then writes.
+ */
 #define VG_PATCH_MAGIC 0x48435450u /* "PTCH" */
 #define VG_PATCH_MAX_BYTES 16u
 struct vg_patch_entry {
@@ -96,9 +104,11 @@ struct vg_patch_batch {
 };
 #define VG_PATCH_MAX_ENTRIES ((4096u - 16u) / 32u) /* 127: one page */
 
-/* VG_CALL_REGISTER_MODULE: module text to make executable. The text pages
+/*
+ * VG_CALL_REGISTER_MODULE: module text to make executable. The text pages
  * are listed by GPA; the monitor hashes their contents (SHA-256 over
- * text_size bytes, as loaded) and checks the policy's allowlist. */
+ * text_size bytes, as loaded) and checks the policy's allowlist.
+ */
 #define VG_MODULE_MAX_PAGES 480u
 struct vg_module {
 	char name[56];               /* NUL-terminated */
@@ -109,8 +119,10 @@ struct vg_module {
 	vg_u64 page_gpa[VG_MODULE_MAX_PAGES];
 };
 
-/* VG_CALL_MEDIATED_WRITE: a write to a write-mediated critical object
- * (modprobe_path, core_pattern, ...) done by the monitor after validation. */
+/*
+ * VG_CALL_MEDIATED_WRITE: a write to a write-mediated critical object
+ * (modprobe_path, core_pattern, ...) done by the monitor after validation.
+ */
 #define VG_MEDIATED_MAX_BYTES 256u
 struct vg_mediated_write {
 	vg_u64 object_va;            /* runtime VA of the object's first byte */
@@ -127,12 +139,14 @@ struct vg_bpf_jit {
 	vg_u32 reserved;
 };
 
-/* Telemetry ring: pages the monitor writes and the kernel may only read
+/*
+ * Telemetry ring: pages the monitor writes and the kernel may only read
  * (RMP read-only for the kernel's VMPL). Page 0 is the header, records
  * follow. Sequence numbers start at 1 and strictly increase; record n lives
  * in slot (n - 1) % capacity. A reader that sees a record with a sequence
  * number above the one it expects has lost the difference; the monitor also
- * counts records overwritten before the kernel acknowledged them. */
+ * counts records overwritten before the kernel acknowledged them.
+ */
 #define VG_RING_MAGIC 0x474e4952u /* "RING" */
 struct vg_ring_header {
 	vg_u32 magic;                /* VG_RING_MAGIC */
