@@ -60,10 +60,10 @@ add_custom_command(
 add_custom_target(vg_agent_skeleton DEPENDS ${VG_BPF_GEN}/vmplguard_agent.skel.h)
 
 function(vg_agent_binary name)
-  add_executable(${name} src/main.cc src/probes.cc)
+  add_executable(${name} src/main.cc src/probes.cc src/record_main.cc)
   add_dependencies(${name} vg_agent_skeleton)
   target_include_directories(${name} SYSTEM PRIVATE ${VG_BPF_GEN})
-  target_link_libraries(${name} PRIVATE vg_agent_core ${ARGN})
+  target_link_libraries(${name} PRIVATE vg_agent_record vg_agent_core ${ARGN})
   vg_warnings(${name})
 endfunction()
 

@@ -23,6 +23,16 @@ char LICENSE[] SEC("license") = "GPL";
  * Set by the agent from /proc/kallsyms before load. */
 const volatile __u64 stext_address = 0;
 
+/* Record mode (vmplguard-agent --record): the text, module and CR probes
+ * emit struct vgt_event/vgt_chunk (old bytes, batch boundaries, module
+ * text) instead of struct vgp_event. The verifier drops the branch not
+ * taken, so the normal agent pays nothing for it. */
+const volatile __u32 record_mode = 0;
+
+/* Ids that let user space rebuild batches and join module chunks. */
+__u64 batch_sequence = 0;
+__u64 module_sequence = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
@@ -105,6 +115,36 @@ static __always_inline struct vgp_event *emit_reserve(void *ctx, __u16 type, __u
 	return event;
 }
 
+/* ---- record mode: events with the bytes before each write ---- */
+
+static __always_inline void *record_reserve(__u64 size)
+{
+	count(VGP_CNT_PRODUCED);
+	void *record = bpf_ringbuf_reserve(&events, size, 0);
+	if (!record)
+		count(VGP_CNT_RESERVE_FAILED);
+	return record;
+}
+
+static __always_inline struct vgt_event *record_event(void *ctx, __u16 type, int with_stack)
+{
+	struct vgt_event *event = record_reserve(sizeof(*event));
+	if (!event)
+		return 0;
+	__builtin_memset(event, 0, sizeof(*event));
+	event->magic = VGT_MAGIC;
+	event->type = type;
+	if (with_stack) {
+		long got = bpf_get_stack(ctx, event->frames, sizeof(event->frames), 0);
+		if (got > 0)
+			event->frame_count = (__u32)got / 8;
+	}
+	struct thread_state *state = thread_state(0);
+	if (state && state->origin <= VGP_ORIGIN_MAX)
+		event->origin = (__u8)state->origin;
+	return event;
+}
+
 /* ---- text_poke_bp_batch: the final bytes of every patched site ---- */
 
 struct batch_ctx {
@@ -112,7 +152,38 @@ struct batch_ctx {
 	void *vec;
 	__u32 count;
 	__u32 flags;
+	__u64 batch_id;
 };
+
+/* Record mode: one entry with the live text before the batch writes it (the
+ * fentry/kprobe runs before text_poke_bp_batch touches anything). */
+static long record_batch_entry(__u64 index, struct batch_ctx *batch)
+{
+	if (index >= batch->count)
+		return 1;
+	struct text_poke_loc *loc =
+		(struct text_poke_loc *)(batch->vec + index * bpf_core_type_size(struct text_poke_loc));
+	struct vgt_event *event = record_event(batch->ctx, VGT_BATCH_ENTRY, 1);
+	if (!event)
+		return 0;
+	__s32 rel_addr = 0;
+	__u8 len = 0;
+	BPF_CORE_READ_INTO(&rel_addr, loc, rel_addr);
+	BPF_CORE_READ_INTO(&len, loc, len);
+	if (len > 5)
+		len = 5; /* POKE_MAX_OPCODE_SIZE */
+	event->sequence = batch->batch_id;
+	event->index = (__u32)index;
+	event->size = batch->count;
+	event->address = stext_address + (__s64)rel_addr;
+	event->length = len;
+	if (bpf_core_read(event->new_bytes, 5, &loc->text) != 0)
+		event->flags |= VGT_FLAG_NEW_FAULT;
+	if (bpf_probe_read_kernel(event->old_bytes, len & 7, (const void *)event->address) != 0)
+		event->flags |= VGT_FLAG_OLD_FAULT;
+	bpf_ringbuf_submit(event, 0);
+	return 0;
+}
 
 static long emit_batch_entry(__u64 index, struct batch_ctx *batch)
 {
@@ -145,6 +216,11 @@ static __always_inline void batch_enter(void *ctx, void *vec, __u32 count, __u32
 		state->batch_depth += 1;
 	struct batch_ctx batch = {.ctx = ctx, .vec = vec, .count = count, .flags = flags};
 	/* TP_VEC_MAX is PAGE_SIZE / sizeof(struct text_poke_loc): 256. */
+	if (record_mode) {
+		batch.batch_id = __sync_fetch_and_add(&batch_sequence, 1);
+		bpf_loop(count < 256 ? count : 256, record_batch_entry, &batch, 0);
+		return;
+	}
 	bpf_loop(count < 256 ? count : 256, emit_batch_entry, &batch, 0);
 }
 
@@ -186,12 +262,36 @@ int BPF_KRETPROBE(kretprobe_text_poke_bp_batch)
 
 /* ---- __text_poke: raw text writes outside a batch ---- */
 
+/* Record mode: the first 16 bytes at `addr` before the write and of the
+ * source. For text_poke_memset `src` points at the one fill byte: user space
+ * knows the function and repeats it. */
+static __always_inline void record_text_poke(void *ctx, void *func, void *addr, const void *src, __u64 len)
+{
+	struct vgt_event *event = record_event(ctx, VGT_POKE, 1);
+	if (!event)
+		return;
+	__u32 copy = len < VGP_MAX_BYTES ? (__u32)len : VGP_MAX_BYTES;
+	event->address = (__u64)addr;
+	event->size = len;
+	event->value = (__u64)func;
+	event->length = (__u8)copy;
+	if (bpf_probe_read_kernel(event->old_bytes, copy & 31, addr) != 0)
+		event->flags |= VGT_FLAG_OLD_FAULT;
+	if (bpf_probe_read_kernel(event->new_bytes, copy & 31, src) != 0)
+		event->flags |= VGT_FLAG_NEW_FAULT;
+	bpf_ringbuf_submit(event, 0);
+}
+
 static __always_inline void emit_text_poke(void *ctx, void *func, void *addr, const void *src, __u64 len,
 					   __u32 flags)
 {
 	struct thread_state *state = thread_state(0);
 	if (state && state->batch_depth > 0)
 		return;
+	if (record_mode) {
+		record_text_poke(ctx, func, addr, src, len);
+		return;
+	}
 	struct vgp_event *event = emit_reserve(ctx, VGP_TEXT_POKE, flags, 1);
 	if (!event)
 		return;
@@ -282,8 +382,102 @@ int BPF_PROG(fexit_ftrace_modify_all_code)
 
 /* ---- modules: text made executable, module freed ---- */
 
+struct chunk_ctx {
+	const __u8 *base;
+	__u64 size;
+	__u64 sequence;
+};
+
+static long record_module_chunk(__u64 index, struct chunk_ctx *chunks)
+{
+	__u64 offset = index * VGT_CHUNK_SIZE;
+	if (offset >= chunks->size)
+		return 1;
+	__u64 length = chunks->size - offset;
+	if (length > VGT_CHUNK_SIZE)
+		length = VGT_CHUNK_SIZE;
+	struct vgt_chunk *chunk = record_reserve(sizeof(*chunk));
+	if (!chunk)
+		return 0;
+	chunk->magic = VGT_MAGIC;
+	chunk->type = VGT_MODULE_CHUNK;
+	chunk->reserved = 0;
+	chunk->index = (__u32)index;
+	chunk->sequence = chunks->sequence;
+	chunk->length = (__u32)length;
+	if (bpf_probe_read_kernel(chunk->data, length & (2 * VGT_CHUNK_SIZE - 1), chunks->base + offset) != 0) {
+		/* A chunk without its bytes is lost: user space counts it missing. */
+		bpf_ringbuf_discard(chunk, 0);
+		count(VGP_CNT_READ_FAILED);
+		return 0;
+	}
+	bpf_ringbuf_submit(chunk, 0);
+	return 0;
+}
+
+/* Record mode: one region of the module's code as module_enable_text_rox is
+ * about to make it executable (relocations and alternatives applied), in
+ * chunks, so that user space can hash exactly what the kernel will run.
+ * `region` is MOD_TEXT (0) or MOD_INIT_TEXT (4), where module_init runs. */
+static __always_inline void record_module_region(void *ctx, const struct module *mod, int region)
+{
+	void *base = 0;
+	unsigned int size = 0;
+	if (region == 0) {
+		BPF_CORE_READ_INTO(&base, mod, mem[0].base);
+		BPF_CORE_READ_INTO(&size, mod, mem[0].size);
+	} else {
+		BPF_CORE_READ_INTO(&base, mod, mem[4].base);
+		BPF_CORE_READ_INTO(&size, mod, mem[4].size);
+		if (size == 0)
+			return;
+	}
+	struct vgt_event *event = record_event(ctx, VGT_MODULE, 0);
+	if (!event)
+		return;
+	bpf_core_read_str(event->name, sizeof(event->name), &mod->name);
+	event->address = (__u64)base;
+	event->size = size;
+	if (region != 0)
+		event->flags |= VGT_FLAG_INIT_TEXT;
+	__u64 chunks = ((__u64)size + VGT_CHUNK_SIZE - 1) / VGT_CHUNK_SIZE;
+	if (chunks > VGT_MAX_CHUNKS) {
+		chunks = VGT_MAX_CHUNKS;
+		event->flags |= VGT_FLAG_TRUNCATED;
+	}
+	struct chunk_ctx chunk_ctx = {.base = base, .size = chunks * VGT_CHUNK_SIZE, .sequence = 0};
+	if (chunk_ctx.size > size)
+		chunk_ctx.size = size;
+	chunk_ctx.sequence = __sync_fetch_and_add(&module_sequence, 1);
+	event->sequence = chunk_ctx.sequence;
+	event->value = chunks;
+	bpf_ringbuf_submit(event, 0);
+	bpf_loop((__u32)chunks, record_module_chunk, &chunk_ctx, 0);
+}
+
+static __always_inline void record_module(void *ctx, __u16 type, const struct module *mod)
+{
+	if (type == VGT_MODULE) {
+		record_module_region(ctx, mod, 0);
+		record_module_region(ctx, mod, 4);
+		return;
+	}
+	struct vgt_event *event = record_event(ctx, type, 0);
+	if (!event)
+		return;
+	void *base = 0;
+	BPF_CORE_READ_INTO(&base, mod, mem[0].base); /* MOD_TEXT */
+	bpf_core_read_str(event->name, sizeof(event->name), &mod->name);
+	event->address = (__u64)base;
+	bpf_ringbuf_submit(event, 0);
+}
+
 static __always_inline void emit_module(void *ctx, __u16 type, const struct module *mod, __u32 flags)
 {
+	if (record_mode) {
+		record_module(ctx, type == VGP_MODULE_LOAD ? VGT_MODULE : VGT_MODULE_FREE, mod);
+		return;
+	}
 	struct vgp_event *event = emit_reserve(ctx, type, flags, 0);
 	if (!event)
 		return;
@@ -334,6 +528,15 @@ int BPF_KPROBE(kprobe_free_module, struct module *mod)
 
 static __always_inline void emit_simple(void *ctx, __u16 type, __u64 address, __u64 size, __u64 value, __u32 flags)
 {
+	if (record_mode && (type == VGP_WRITE_CR0 || type == VGP_WRITE_CR4)) {
+		struct vgt_event *event = record_event(ctx, VGT_CR, 0);
+		if (!event)
+			return;
+		event->index = type == VGP_WRITE_CR0 ? 0 : 4;
+		event->value = value;
+		bpf_ringbuf_submit(event, 0);
+		return;
+	}
 	struct vgp_event *event = emit_reserve(ctx, type, flags, 1);
 	if (!event)
 		return;

@@ -20,7 +20,9 @@
 #include "agent/kernel_identity.h"
 #include "agent/metrics_server.h"
 #include "agent/pipeline.h"
+#include "agent/record_options.h"
 #include "probes.h"
+#include "record_main.h"
 
 namespace vg::agent {
 namespace {
@@ -52,7 +54,8 @@ void usage() {
                "  SPEC: native:PATH | ocsf:PATH | syslog:PATH | syslog-udp:HOST:PORT | syslog-tcp:HOST:PORT\n"
                "        (PATH '-' is standard output; default native:-)\n"
                "  --metrics-port 0 disables the Prometheus endpoint (127.0.0.1 only)\n"
-               "  --dedup-window-ms 0 disables deduplication\n");
+               "  --dedup-window-ms 0 disables deduplication\n"
+               "       vmplguard-agent --record FILE ...  (record mode; --record - --help)\n");
 }
 
 bool parse_u64(const char* text, uint64_t& out) {
@@ -342,5 +345,6 @@ int run(int argc, char** argv) {
 }  // namespace vg::agent
 
 int main(int argc, char** argv) {
+  if (vg::agent::wants_record_mode(argc, argv)) return vg::agent::run_record_mode(argc, argv);
   return vg::agent::run(argc, argv);
 }

@@ -155,7 +155,7 @@ int BpfProbes::on_ring_sample(void* context, void* data, size_t size) {
   return 0;
 }
 
-Result<BpfProbes*, std::string> BpfProbes::start(uint64_t stext, SampleFn on_sample) {
+Result<BpfProbes*, std::string> BpfProbes::start(uint64_t stext, SampleFn on_sample, bool record_mode) {
   libbpf_set_print(capture_libbpf_print);
   btf* kernel_btf = btf__load_vmlinux_btf();
   const auto& specs = probe_specs();
@@ -173,6 +173,7 @@ Result<BpfProbes*, std::string> BpfProbes::start(uint64_t stext, SampleFn on_sam
     vmplguard_agent_bpf* skeleton = vmplguard_agent_bpf__open();
     if (skeleton == nullptr) return Err(std::string("cannot open the BPF object: ") + std::strerror(errno));
     skeleton->rodata->stext_address = stext;
+    skeleton->rodata->record_mode = record_mode ? 1 : 0;
     bpf_program* program;
     bpf_object__for_each_program(program, skeleton->obj) {
       bpf_program__set_autoload(program, false);
@@ -247,6 +248,10 @@ Result<BpfProbes*, std::string> BpfProbes::start(uint64_t stext, SampleFn on_sam
 
 int BpfProbes::poll(int timeout_ms) {
   return ring_buffer__poll(ring_, timeout_ms);
+}
+
+int BpfProbes::drain() {
+  return ring_buffer__consume(ring_);
 }
 
 void BpfProbes::stop_and_drain() {

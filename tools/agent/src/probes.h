@@ -31,14 +31,17 @@ class BpfProbes {
   ~BpfProbes();
 
   // `stext` is the runtime address of _stext. Never fails because one probe
-  // cannot attach: statuses() says which did.
-  static Result<BpfProbes*, std::string> start(uint64_t stext, SampleFn on_sample);
+  // cannot attach: statuses() says which did. `record_mode` switches the
+  // text, module and CR probes to the record-mode records (--record).
+  static Result<BpfProbes*, std::string> start(uint64_t stext, SampleFn on_sample, bool record_mode = false);
 
   const std::vector<ProbeStatus>& statuses() const { return statuses_; }
   // Waits up to `timeout_ms` for samples and delivers them.
   int poll(int timeout_ms);
   // Detaches every probe (no new events), then delivers what is in the ring.
   void stop_and_drain();
+  // Delivers what is in the ring now, without waiting.
+  int drain();
   ProbeCounters counters() const;
 
  private:

@@ -89,4 +89,59 @@ enum vgp_counter {
   VGP_CNT_MAX = 3,
 };
 
+/* ---- record mode (vmplguard-agent --record, docs/trace-format.md) ----
+ * With the rodata switch `record_mode` set, the text-patch, module and CR
+ * probes emit these records instead of the vgp_event above: they carry the
+ * bytes before each write and the batch boundaries, and the module text as
+ * it is made executable, which the normal agent does not need. The normal
+ * agent never sees them (a different magic). */
+#define VGT_MAGIC 0x56475431u /* "VGT1" */
+#define VGT_CHUNK_SIZE 4096u  /* module text bytes per chunk record */
+#define VGT_MAX_CHUNKS 256u   /* module text read at most: 1 MiB */
+
+enum vgt_type {
+  VGT_BATCH_ENTRY = 64,  /* one entry of text_poke_bp_batch: old and new bytes */
+  VGT_POKE = 65,         /* __text_poke outside a batch */
+  VGT_MODULE = 66,       /* module_enable_text_rox: name, text, chunk count */
+  VGT_MODULE_CHUNK = 67, /* VGT_CHUNK_SIZE bytes of that module's text */
+  VGT_MODULE_FREE = 68,  /* free_module */
+  VGT_CR = 69,           /* native_write_cr0/cr4 (value; `index` 0 or 4) */
+  VGT_TYPE_MIN = 64,
+  VGT_TYPE_MAX = 69,
+};
+
+#define VGT_FLAG_OLD_FAULT 0x1u /* the bytes before the write could not be read */
+#define VGT_FLAG_NEW_FAULT 0x2u /* the bytes written could not be read */
+#define VGT_FLAG_TRUNCATED 0x4u /* module text longer than VGT_MAX_CHUNKS chunks */
+#define VGT_FLAG_INIT_TEXT 0x8u /* VGT_MODULE: the module's init text (MOD_INIT_TEXT) */
+
+struct vgt_event {
+  vgp_u32 magic;    /* VGT_MAGIC */
+  vgp_u16 type;     /* enum vgt_type */
+  vgp_u8 origin;    /* enum vgp_origin, from the transform probes */
+  vgp_u8 length;    /* valid bytes in old_bytes/new_bytes (0..VGP_MAX_BYTES) */
+  vgp_u32 flags;    /* VGT_FLAG_* */
+  vgp_u32 index;    /* batch entry index; CR number */
+  vgp_u64 sequence; /* batch id; module load id (its chunks carry it) */
+  vgp_u64 address;  /* runtime VA written; module text base */
+  vgp_u64 size;     /* batch entries; write length; module text size */
+  vgp_u64 value;    /* __text_poke: the poke function; module: chunks that follow; CR value */
+  vgp_u8 old_bytes[VGP_MAX_BYTES];
+  vgp_u8 new_bytes[VGP_MAX_BYTES];
+  vgp_u32 frame_count; /* valid entries in `frames` */
+  vgp_u32 reserved;
+  vgp_u64 frames[VGP_MAX_FRAMES]; /* kernel stack, innermost first */
+  char name[VGP_NAME_SIZE];       /* module name; not trusted to be terminated */
+};
+
+struct vgt_chunk {
+  vgp_u32 magic; /* VGT_MAGIC */
+  vgp_u16 type;  /* VGT_MODULE_CHUNK */
+  vgp_u16 reserved;
+  vgp_u32 index;    /* chunk number, from 0 */
+  vgp_u32 length;   /* valid bytes in `data` (1..VGT_CHUNK_SIZE) */
+  vgp_u64 sequence; /* the VGT_MODULE record's sequence */
+  vgp_u8 data[VGT_CHUNK_SIZE];
+};
+
 #endif /* VG_AGENT_PROBE_EVENT_H */

@@ -1,0 +1,114 @@
+#!/bin/sh
+# /init of the record test bed's initramfs (run_record.sh): records two
+# traces with `vmplguard-agent --record`, one of benign kernel patching
+# (boot, static key, ftrace, kprobe, module, BPF JIT) and one of the attack
+# module, then prints them gzip'd and base64'd between markers on the
+# console. Runs under busybox. Phases are announced through the agent's
+# control FIFO; each waits for the agent's acknowledgement, so that every
+# event lands in the phase that caused it.
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t tmpfs tmpfs /tmp
+mkdir -p /out
+T=/sys/kernel/tracing
+CTL=/tmp/vg.ctl
+step() { echo "VGREC-STEP $1"; }
+
+start_agent() {  # start_agent TRACE [OPTIONS...]
+  rm -f /tmp/ready $CTL.ack
+  trace=$1; shift
+  /bin/vmplguard-agent --record "$trace" --control $CTL --ready-file /tmp/ready "$@" 2>>/out/agent.log &
+  AGENT=$!
+  i=0
+  while [ ! -f /tmp/ready ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
+  [ -f /tmp/ready ] || echo "VGREC-ERROR agent not ready"
+}
+
+phase() {  # phase NAME: drain and switch, wait for the acknowledgement
+  step "$1"
+  echo "$1" > $CTL
+  i=0
+  while [ "$(cat $CTL.ack 2>/dev/null)" != "$1" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+  [ "$(cat $CTL.ack 2>/dev/null)" = "$1" ] || echo "VGREC-ERROR phase $1 not acknowledged"
+}
+
+stop_agent() {
+  kill -TERM $AGENT
+  wait $AGENT
+  echo "VGREC-AGENT-EXIT $?"
+}
+
+step record-benign
+gzip -dc /boot-text.bin.gz > /tmp/boot-text.bin
+gzip -dc /boot-sites.txt.gz > /tmp/boot-sites.txt
+start_agent /out/benign.vgtrace --boot-baseline /tmp/boot-text.bin --boot-sites /tmp/boot-sites.txt
+rm -f /tmp/boot-text.bin /tmp/boot-sites.txt
+
+phase static-key
+echo 1 > /proc/sys/kernel/sched_schedstats
+sleep 0.5
+echo 0 > /proc/sys/kernel/sched_schedstats
+sleep 0.5
+
+phase ftrace
+echo ksys_sync > $T/set_ftrace_filter
+echo function > $T/current_tracer
+sync
+sleep 0.5
+echo nop > $T/current_tracer
+echo > $T/set_ftrace_filter
+sleep 0.5
+
+# Two kprobes: one on the function's ftrace site (an ftrace batch), one
+# inside it (an int3, optimized into a jmp after a few jiffies).
+phase kprobe
+echo 'p:vgrec_probe do_sys_openat2' > $T/kprobe_events
+echo "p:vgrec_int3 $(cat /kprobe-at)" >> $T/kprobe_events || echo "VGREC-ERROR kprobe at $(cat /kprobe-at)"
+echo 1 > $T/events/kprobes/vgrec_probe/enable
+echo 1 > $T/events/kprobes/vgrec_int3/enable
+cat /proc/version > /dev/null
+sleep 1
+echo 0 > $T/events/kprobes/vgrec_probe/enable
+echo 0 > $T/events/kprobes/vgrec_int3/enable
+sleep 0.5
+echo '-:vgrec_probe' >> $T/kprobe_events
+echo '-:vgrec_int3' >> $T/kprobe_events
+sleep 0.5
+
+phase module
+for m in $(cat /modules/order); do insmod /modules/$m.ko || echo "VGREC-ERROR insmod $m"; done
+sleep 0.3
+for m in $(cat /modules/unload-order); do rmmod $m || echo "VGREC-ERROR rmmod $m"; done
+sleep 0.5
+
+phase bpf-jit
+/bin/testbed-jit-load || echo "VGREC-ERROR jit load"
+sleep 1
+
+stop_agent
+
+step record-attack
+start_agent /out/attack.vgtrace
+phase attack
+insmod /modules/vg_attack.ko || echo "VGREC-ERROR insmod vg_attack"
+sleep 0.5
+rmmod vg_attack
+sleep 1
+stop_agent
+
+for f in benign.vgtrace attack.vgtrace; do
+  echo "VGREC-BEGIN $f.gz"
+  gzip -9c /out/$f | base64
+  echo "VGREC-END $f.gz"
+done
+echo "VGREC-BEGIN agent.log"
+cat /out/agent.log
+echo "VGREC-END agent.log"
+echo "VGREC-BEGIN dmesg"
+dmesg | tail -n 40
+echo "VGREC-END dmesg"
+echo VGREC-DONE
+reboot -f

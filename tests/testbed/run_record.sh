@@ -1,0 +1,80 @@
+#!/bin/bash
+# The record test bed (CTest `agent_record_testbed`, label `testbed`).
+#
+# Boots Debian's 6.12 cloud kernel with `nokaslr` under QEMU TCG (never KVM:
+# it hangs on our machines) with a busybox initramfs holding the static
+# agent, the on-disk bytes of the kernel text [_text, _etext) taken from the
+# cached debug vmlinux, a module from the kernel package, a tiny BPF loader
+# and the attack module. The guest (guest_record_init.sh) records a benign
+# trace and an attack trace with `vmplguard-agent --record`; check_record.py
+# checks them. The traces stay in WORK (benign.vgtrace.gz, attack.vgtrace.gz);
+# tests/data/traces/6.12.117/README.md says how the stored ones were made.
+# Exit 77 (skipped) when an input cannot be had.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/testbed_common.sh"
+
+AGENT= JIT_LOAD= WORK=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --agent) AGENT=$2; shift 2 ;;
+    --jit-load) JIT_LOAD=$2; shift 2 ;;
+    --work) WORK=$2; shift 2 ;;
+    *) echo "usage: $0 --agent BIN --jit-load BIN --work DIR" >&2; exit 2 ;;
+  esac
+done
+[ -x "$AGENT" ] && [ -x "$JIT_LOAD" ] && [ -n "$WORK" ] || { echo "missing arguments" >&2; exit 2; }
+tb_check_inputs
+command -v objcopy >/dev/null || skip "objcopy not installed (binutils)"
+
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+START=$(date +%s)
+tb_kernel
+tb_attack_module
+
+# The on-disk text: .text of the debug vmlinux is exactly [_text, _etext).
+command -v python3 >/dev/null || skip "python3 not installed"
+R=$WORK/root
+tb_root $R "$AGENT" "$HERE/guest_record_init.sh"
+cp "$JIT_LOAD" $R/bin/testbed-jit-load
+read -r text etext < <(nm "$VMLINUX" | awk '$3=="_text"{t=$1} $3=="_etext"{e=$1} END{print t, e}')
+objcopy -O binary --only-section=.text "$VMLINUX" "$WORK/boot-text.bin"
+[ "$(stat -c %s "$WORK/boot-text.bin")" -eq $(( 0x$etext - 0x$text )) ] ||
+  { echo ".text of $VMLINUX is not [_text, _etext)" >&2; exit 1; }
+gzip -1c "$WORK/boot-text.bin" > $R/boot-text.bin.gz
+rm -f "$WORK/boot-text.bin"
+# Where the kernel's patch sites start: no `boot` record straddles two.
+python3 "$HERE/vmlinux_sites.py" "$VMLINUX" "$WORK/boot-sites.txt"
+gzip -1c "$WORK/boot-sites.txt" > $R/boot-sites.txt.gz
+# A kprobe inside do_sys_openat2 (not on its ftrace site): the first
+# instruction boundary at least 16 bytes in, so the kprobe is an int3 that
+# the optimizer later turns into a jmp.
+fn=$(nm "$VMLINUX" | awk '$3=="do_sys_openat2"{print $1}')
+off=$(objdump -d --start-address=0x$fn --stop-address=$(printf '0x%x' $((0x$fn + 64))) "$VMLINUX" |
+      sed -n 's/^ *\(ffffffff[0-9a-f]*\):.*/\1/p' |
+      while read -r a; do [ $((0x$a - 0x$fn)) -ge 16 ] && { printf '0x%x\n' $((0x$a - 0x$fn)); break; }; done)
+[ -n "$off" ] || { echo "cannot find an instruction in do_sys_openat2" >&2; exit 1; }
+echo "do_sys_openat2+$off" > $R/kprobe-at
+tb_initrd $R "$WORK/initrd.gz"
+
+# Boot. TCG only; nokaslr keeps runtime and link addresses equal, so the
+# boot diff has no relocation noise. Two CPUs, as in any real CVM: on one the
+# kernel also turns every `lock` prefix into `ds` (SMP alternatives).
+LOG=$WORK/console.log
+timeout 600 nice -n 10 qemu-system-x86_64 -accel tcg -smp 2 -m 1G -nographic -no-reboot -kernel "$VMLINUZ" \
+  -initrd "$WORK/initrd.gz" -append 'console=ttyS0 panic=-1 quiet loglevel=4 nokaslr' > "$LOG" 2>&1 || true
+tr -d '\r' < "$LOG" > "$LOG.txt"
+echo "record test bed: boot and run took $(( $(date +%s) - START )) s; console log: $LOG.txt"
+
+for f in benign.vgtrace.gz attack.vgtrace.gz; do
+  sed -n "/^VGREC-BEGIN $f\$/,/^VGREC-END $f\$/p" "$LOG.txt" | sed '1d;$d' | base64 -d > "$WORK/$f" ||
+    { echo "no $f on the console" >&2; exit 1; }
+done
+if python3 "$HERE/check_record.py" --benign "$WORK/benign.vgtrace.gz" --attack "$WORK/attack.vgtrace.gz" \
+     --console "$LOG.txt" --vmlinux "$VMLINUX"; then
+  exit 0
+fi
+echo "record test bed FAILED; boot log kept at $LOG.txt" >&2
+exit 1
