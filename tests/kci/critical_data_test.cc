@@ -143,7 +143,8 @@ namespace {
 KernelDescription with_mediated_page_table() {
   KernelDescription kernel = synthetic_kernel();
   std::erase_if(kernel.objects, [](const ObjectFact& o) { return o.name == "init_cred"; });
-  kernel.objects.push_back({"init_top_pgt", 0x15000, 0x2000, policy::Protection::kWriteMediated, policy::RegionKind::kData});
+  kernel.objects.push_back(
+      {"init_top_pgt", 0x15000, 0x2000, policy::Protection::kWriteMediated, policy::RegionKind::kData});
   std::sort(kernel.objects.begin(), kernel.objects.end(),
             [](const ObjectFact& a, const ObjectFact& b) { return a.offset < b.offset; });
   return kernel;

@@ -101,30 +101,43 @@ int main(int argc, char** argv) {
   if (!accept.empty()) accepted_causes.push_back(accept);
   ReplayReport report;
   report.accepted_causes = accepted_causes;
-  auto run = [&](const std::string& path, const char* name, bool with_scenarios) -> bool {
-    Trace trace;
-    if (!path.empty()) {
-      auto read = read_trace_file(path);
-      if (!read.ok()) return std::fprintf(stderr, "vmplguard-replay: %s\n", read.error().c_str()), false;
-      trace = std::move(read.value());
-    } else {
-      // Scenarios alone: an empty trace of the vmlinux's own kernel.
-      trace.file = "(no trace)";
-      trace.kernel.build_id = image.value().build_id;
-      trace.kernel.link_text = image.value().link_text;
-      trace.phases.emplace_back("(start)");
-    }
-    Session session(image.value(), policy, trace, report, name);
-    auto booted = session.boot();
-    if (!booted.ok())
-      return std::fprintf(stderr, "vmplguard-replay: %s: %s\n", name, booted.error().c_str()), false;
-    session.replay_events();
-    if (with_scenarios) session.run_attack_scenarios();
+  auto read = [&](const std::string& path, Trace& out) -> bool {
+    auto parsed = read_trace_file(path);
+    if (!parsed.ok()) return std::fprintf(stderr, "vmplguard-replay: %s\n", parsed.error().c_str()), false;
+    out = std::move(parsed.value());
     return true;
   };
-  if (!benign.empty() && !run(benign, "benign", scenarios && attack.empty())) return 2;
-  if (!attack.empty() && !run(attack, "attack", true)) return 2;
-  if (benign.empty() && attack.empty() && !run("", "attack", true)) return 2;
+  Trace benign_trace, attack_trace;
+  if (!benign.empty() && !read(benign, benign_trace)) return 2;
+  if (!attack.empty() && !read(attack, attack_trace)) return 2;
+  if (benign.empty()) {
+    // No benign trace: boot from the first trace given, or from nothing
+    // (scenarios alone: an empty trace of the vmlinux's own kernel).
+    if (!attack.empty()) {
+      benign_trace.kernel = attack_trace.kernel;
+    } else {
+      benign_trace.kernel.build_id = image.value().build_id;
+      benign_trace.kernel.link_text = image.value().link_text;
+    }
+    benign_trace.file = "(no benign trace)";
+    benign_trace.phases.emplace_back("(start)");
+  }
+  Session session(image.value(), policy, benign_trace, report, "benign");
+  auto booted = session.boot();
+  if (!booted.ok()) return std::fprintf(stderr, "vmplguard-replay: %s\n", booted.error().c_str()), 2;
+  session.replay_events();
+  if (!attack.empty()) {
+    // The attack trace is recorded later in the same boot: same guest.
+    if (!session.continue_with(attack_trace, "attack"))
+      return std::fprintf(stderr, "vmplguard-replay: %s: not the benign trace's kernel and slide\n",
+                          attack.c_str()),
+             2;
+    session.replay_events();
+  }
+  if (!attack.empty() || scenarios) {
+    session.continue_with(benign_trace, "attack");
+    session.run_attack_scenarios();
+  }
 
   RunFacts facts;
   facts.policy = policy_path;

@@ -52,7 +52,7 @@ std::vector<uint8_t> standin_module_text(const Event& module) {
 
 Session::Session(const KernelImage& image, const std::vector<uint8_t>& policy, const Trace& trace,
                  ReplayReport& report, std::string run)
-    : image_(image), policy_bytes_(policy), trace_(trace), report_(report), run_(std::move(run)) {}
+    : image_(image), policy_bytes_(policy), trace_(&trace), report_(report), run_(std::move(run)) {}
 
 Session::~Session() = default;
 
@@ -114,12 +114,12 @@ Result<void, std::string> Session::boot() {
   const policy::FileHeader& header = view_.header();
   const std::vector<uint8_t> policy_id(header.build_id, header.build_id + header.build_id_size);
   if (policy_id != image_.build_id) return Err{"the policy was made from another kernel than " + image_.path};
-  if (trace_.kernel.build_id != image_.build_id)
-    return Err{trace_.file + ": traced kernel " + trace_.kernel.release + " is not " + image_.path +
+  if (trace_->kernel.build_id != image_.build_id)
+    return Err{trace_->file + ": traced kernel " + trace_->kernel.release + " is not " + image_.path +
                " (build ids differ)"};
-  if (trace_.kernel.link_text != image_.link_text)
-    return Err{trace_.file + ": LINK_TEXT differs from the vmlinux's _text"};
-  slide_ = trace_.kernel.kaslr_offset;
+  if (trace_->kernel.link_text != image_.link_text)
+    return Err{trace_->file + ": LINK_TEXT differs from the vmlinux's _text"};
+  slide_ = trace_->kernel.kaslr_offset;
 
   simguest::GuestLayout layout;
   layout.vcpus = 1;
@@ -149,7 +149,7 @@ Result<void, std::string> Session::boot() {
   // The pre-lock kernel patches itself (alternatives, static calls, ...):
   // apply the recorded differences as its own writes, then check them.
   std::vector<const PatchBytes*> boot;
-  for (const Event& event : trace_.events) {
+  for (const Event& event : trace_->events) {
     if (event.kind != EventKind::kBoot) continue;
     const PatchBytes& patch = event.patches[0];
     report_.boot.lines += 1;
@@ -165,7 +165,8 @@ Result<void, std::string> Session::boot() {
     const auto outcome =
         guest_->kernel_write(image_gpa(offset), patch.new_bytes.data(), patch.length, runtime_va(0));
     if (!outcome.performed)
-      return Err{trace_.file + ":" + std::to_string(patch.line) + ": boot write refused before registration"};
+      return Err{trace_->file + ":" + std::to_string(patch.line) +
+                 ": boot write refused before registration"};
     boot.push_back(&patch);
   }
   check_boot_patches(boot);
@@ -242,8 +243,9 @@ void Session::direct_writes(const std::vector<PatchBytes>& patches, bool hostile
     if (image == nullptr) {
       report_.unmodelled_writes += 1;
       if (report_.notes.size() < 40)
-        report_.notes.push_back(run_ + ": " + trace_.file + ":" + std::to_string(patch.line) + ": write at " +
-                                hex_va(patch.va) + " is in no image the replay knows: not modelled");
+        report_.notes.push_back(run_ + ": " + trace_->file + ":" + std::to_string(patch.line) +
+                                ": write at " + hex_va(patch.va) +
+                                " is in no image the replay knows: not modelled");
       continue;
     }
     const auto outcome = guest_->kernel_write(Gpa(image->gpa + (patch.va - image->va)),
@@ -253,7 +255,11 @@ void Session::direct_writes(const std::vector<PatchBytes>& patches, bool hostile
           "direct write to " + image->name + "+" + hex_va(patch.va - image->va) + " line " +
               std::to_string(patch.line) + ": " + describe_record(*this, last_denial(records)) +
               " (the guest patches send only core kernel text to the monitor)",
-          "direct write to " + std::string(image->name == "bpf_jit" ? "a JIT image" : "module text") +
+          "direct write to " +
+              std::string(image->name == "bpf_jit" || image->name.starts_with("bpf ") ||
+                                  image->name.starts_with("ool ")
+                              ? "a JIT image or trampoline"
+                              : "module text") +
               ": the guest patches send only core kernel text to the monitor");
     // Keep the image in step with the trace after a false positive.
     if (!outcome.performed && !hostile)
@@ -314,7 +320,7 @@ void Session::replay_patches(const Event& event, const std::vector<PatchBytes>& 
       outcome.name = std::string("trace ") + (event.kind == EventKind::kBatch ? "batch" : "poke") + " " +
                      (in_image(culprit.va, culprit.length) ? symbolize(culprit.va - image_.link_text)
                                                            : "outside the image");
-      outcome.source = trace_.file + ":" + std::to_string(culprit.line);
+      outcome.source = trace_->file + ":" + std::to_string(culprit.line);
       outcome.expected = "PATCH_DENIED naming " + outcome.name.substr(outcome.name.rfind(' ') + 1);
       outcome.got = describe_record(*this, record);
       outcome.denied = true;
@@ -323,6 +329,12 @@ void Session::replay_patches(const Event& event, const std::vector<PatchBytes>& 
       report_.attacks.push_back(outcome);
     } else {
       cause = fp_cause(record, culprit);
+      // The driver's kprobe phase arms a kprobe inside a function (an int3,
+      // later a jmp to its detour): no patch site, refused by design
+      // (docs/kci.md, "Restoring original bytes").
+      if (trace_->phases[event.phase] == "kprobe" && record != nullptr &&
+          (record->detail & 0xffff) == static_cast<uint32_t>(kci::DenyReason::kNotASite))
+        cause = "kprobe at an instruction that is not a patch site (refused by design)";
       // Keep the text in step with the trace after a false positive: the
       // real kernel's patch went in, so later OLD bytes expect it.
       for (const PatchBytes& patch : chunk)
@@ -338,7 +350,7 @@ void Session::replay_patches(const Event& event, const std::vector<PatchBytes>& 
   if (hostile && !denied) {
     AttackOutcome outcome;
     outcome.name = "trace event at line " + std::to_string(event.line);
-    outcome.source = trace_.file;
+    outcome.source = trace_->file;
     outcome.expected = "PATCH_DENIED";
     outcome.got = "allowed";
     report_.attacks.push_back(outcome);
@@ -388,7 +400,7 @@ void Session::replay_module(const Event& event, bool hostile, PhaseStats& stats)
   if (hostile) {
     AttackOutcome outcome;
     outcome.name = "module " + event.name;
-    outcome.source = trace_.file + ":" + std::to_string(event.line);
+    outcome.source = trace_->file + ":" + std::to_string(event.line);
     outcome.expected = "MODULE_DENIED (hash not allowed)";
     outcome.got = denied ? describe_record(*this, record) : "admitted";
     outcome.denied = denied;
@@ -447,6 +459,59 @@ void Session::replay_jit(const Event& event, bool hostile, PhaseStats& stats) {
         "JIT image refused: " + why);
 }
 
+// Trampolines and other out-of-line code: a kernel with the guest patches
+// has them admitted like a JIT image (BPF_JIT_MAP) before anything calls them,
+// and released (UNREGISTER_MODULE) when freed.
+void Session::replay_out_of_line(const Event& event, PhaseStats& stats) {
+  const std::string key = event.ool_kind + ":" + event.name + module_key(event);
+  if (event.value == 0) {
+    const auto it = out_of_line_.find(key);
+    if (it == out_of_line_.end()) return;
+    const kci::CallOutcome outcome = guest_->call(VG_CALL_UNREGISTER_MODULE, it->second.first);
+    drain();
+    stats.round_trips += 1;
+    stats.patch_entries += 1;
+    const uint64_t gpa = it->second.second.first;
+    give_pages(gpa, it->second.second.second);
+    std::erase_if(mapped_, [&](const MappedImage& m) { return m.gpa == gpa; });
+    out_of_line_.erase(it);
+    count(stats, false, outcome.result != VG_RESULT_SUCCESS, "ksymbol unregister " + event.name,
+          "out-of-line code release refused");
+    return;
+  }
+  const uint64_t first = event.va & ~(kPageSize4K - 1);
+  const uint64_t pages64 = (event.va + event.size - first + kPageSize4K - 1) / kPageSize4K;
+  stats.round_trips += 1;
+  stats.patch_entries += 1;
+  std::string why = "over the monitor's JIT page limit";
+  bool denied = true;
+  if (pages64 <= kci::kMaxBpfJitPages) {
+    const uint32_t pages = static_cast<uint32_t>(pages64);
+    const uint64_t gpa = take_pages(pages);
+    if (gpa == 0) {
+      why = "replay guest out of free pages";
+    } else {
+      vg_bpf_jit request{};
+      request.image_va = first;
+      request.image_gpa = gpa;
+      request.pages = pages;
+      const kci::CallOutcome outcome = guest_->call_with(VG_CALL_BPF_JIT_MAP, &request, sizeof(request));
+      const std::vector<vg_record> records = drain();
+      denied = outcome.result != VG_RESULT_SUCCESS;
+      if (denied) {
+        why = describe_record(*this, last_denial(records));
+        give_pages(gpa, pages);
+      } else {
+        out_of_line_[key] = {outcome.rcx, {gpa, pages}};
+        mapped_.push_back({first, uint64_t{pages} * kPageSize4K, gpa, event.ool_kind + " " + event.name});
+      }
+    }
+  }
+  count(stats, false, denied,
+        "ksymbol register " + event.name + " line " + std::to_string(event.line) + ": " + why,
+        "out-of-line code refused: " + why);
+}
+
 void Session::replay_cr(const Event& event, bool hostile, PhaseStats& stats) {
   hal::VmsaState& vmsa = guest_->kernel_vmsa();
   (event.name == "cr0" ? vmsa.cr0 : vmsa.cr4) = event.value;
@@ -462,7 +527,7 @@ void Session::replay_cr(const Event& event, bool hostile, PhaseStats& stats) {
   if (hostile) {
     AttackOutcome outcome;
     outcome.name = event.name + " write";
-    outcome.source = trace_.file + ":" + std::to_string(event.line);
+    outcome.source = trace_->file + ":" + std::to_string(event.line);
     outcome.expected = "PINNED_REGISTER";
     outcome.got = describe_record(*this, record);
     outcome.denied = denied;
@@ -471,9 +536,18 @@ void Session::replay_cr(const Event& event, bool hostile, PhaseStats& stats) {
   }
 }
 
+bool Session::continue_with(const Trace& next, std::string run) {
+  if (next.kernel.build_id != trace_->kernel.build_id ||
+      next.kernel.kaslr_offset != trace_->kernel.kaslr_offset)
+    return false;
+  trace_ = &next;
+  run_ = std::move(run);
+  return true;
+}
+
 void Session::replay_events() {
-  for (const Event& event : trace_.events) {
-    const std::string& phase = trace_.phases[event.phase];
+  for (const Event& event : trace_->events) {
+    const std::string& phase = trace_->phases[event.phase];
     // In the attack phase the attacker's own actions are the lone
     // __text_poke (the rootkit calls text_poke directly), the module load and
     // control-register writes; batches from the kernel's patching machinery
@@ -492,6 +566,7 @@ void Session::replay_events() {
       case EventKind::kModuleFree: replay_module_free(event, stats); break;
       case EventKind::kJit: replay_jit(event, hostile, stats); break;
       case EventKind::kCr: replay_cr(event, hostile, stats); break;
+      case EventKind::kOutOfLine: replay_out_of_line(event, stats); break;
     }
   }
   if (ring_->lost() != 0)

@@ -149,6 +149,26 @@ Result<void, Error> parse_line(State& s, const std::string& file, uint32_t line,
       return Err{p.error("batch of line " + std::to_string(s.batch_line) + " still owes " +
                          std::to_string(s.batch_remaining) + " poke records")};
     s.trace.notes.emplace_back(text.size() > 5 ? text.substr(5) : std::string_view{});
+    // One documented note form carries data (docs/trace-format.md): the
+    // out-of-line code (trampolines) the kernel registers.
+    if (text.starts_with("note ksymbol ")) {
+      const auto f = VG_TRY(p.fields());
+      if (f.size() != 7 || (f[2] != "register" && f[2] != "unregister"))
+        return Err{p.error("'note ksymbol' takes register|unregister KIND VA SIZE NAME")};
+      if (!s.seen_kernel) return Err{p.error("'note ksymbol' before the 'kernel' record")};
+      Event event;
+      event.kind = EventKind::kOutOfLine;
+      event.line = line;
+      event.phase = static_cast<uint32_t>(s.trace.phases.size() - 1);
+      event.value = f[2] == "register" ? 1 : 0;
+      event.ool_kind = VG_TRY(p.token(f[3], "KIND", 16));
+      event.va = VG_TRY(p.hex(f[4], "VA"));
+      event.size = VG_TRY(p.decimal(f[5], "SIZE"));
+      if (event.size == 0 || event.size > (uint64_t{1} << 32))
+        return Err{p.error("ksymbol SIZE must be 1..4 GiB")};
+      event.name = VG_TRY(p.token(f[6], "NAME", 128));
+      s.trace.events.push_back(std::move(event));
+    }
     return Ok{};
   }
   const auto f = VG_TRY(p.fields());

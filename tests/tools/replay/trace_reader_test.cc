@@ -114,6 +114,33 @@ TEST(TraceReader, RefusesBadInputWithFileAndLine) {
   }
 }
 
+// The one note form that carries data: out-of-line code (trampolines) the
+// kernel registers, which later ftrace pokes call. A malformed one is an
+// error, not a silently ignored note.
+TEST(TraceReader, ParsesKsymbolNotesAsOutOfLineCode) {
+  auto parsed =
+      parse_trace(std::string(kHeader) +
+                      "note ksymbol register ool ffffffffc0201000 229 ftrace_trampoline\n"
+                      "note ksymbol unregister bpf ffffffffc0005340 4096 bpf_trampoline_6442460477\n"
+                      "note probe x did not attach\n"
+                      "end 0 0\n",
+                  "t.vgtrace");
+  ASSERT_TRUE(parsed.ok()) << parsed.error();
+  const Trace& trace = parsed.value();
+  ASSERT_EQ(trace.events.size(), 2u);
+  EXPECT_EQ(trace.events[0].kind, EventKind::kOutOfLine);
+  EXPECT_EQ(trace.events[0].value, 1u);
+  EXPECT_EQ(trace.events[0].ool_kind, "ool");
+  EXPECT_EQ(trace.events[0].va, 0xffffffffc0201000u);
+  EXPECT_EQ(trace.events[0].size, 229u);
+  EXPECT_EQ(trace.events[1].value, 0u);
+  EXPECT_EQ(trace.events[1].name, "bpf_trampoline_6442460477");
+  EXPECT_EQ(trace.notes.size(), 3u);
+  EXPECT_EQ(error_of(std::string(kHeader) + "note ksymbol register ool ffffffffc0201000 229\nend 0 0\n")
+                .rfind("t.vgtrace:4: 'note ksymbol' takes", 0),
+            0u);
+}
+
 // A recorder writes .vgtrace.gz: the file reader inflates it, and refuses a
 // truncated stream instead of replaying half a trace.
 TEST(TraceReader, ReadsGzipAndRefusesTruncatedStreams) {

@@ -43,6 +43,11 @@ class Session {
   // Replays the trace's events. Events of a phase named "attack" are
   // hostile: they must be denied; every other event must be allowed.
   void replay_events();
+  // Goes on with another trace of the same boot (the attack trace is a
+  // second recording in the benign trace's boot: its trampolines and
+  // modules are the benign trace's), counted under `run`. False if the
+  // traces are not of the same kernel and slide.
+  bool continue_with(const Trace& next, std::string run);
   // The monitor scenarios translated to the real kernel (attacks.cc).
   void run_attack_scenarios();
 
@@ -74,6 +79,9 @@ class Session {
   void replay_module_free(const Event& event, PhaseStats& stats);
   void replay_jit(const Event& event, bool hostile, PhaseStats& stats);
   void replay_cr(const Event& event, bool hostile, PhaseStats& stats);
+  void replay_out_of_line(const Event& event, PhaseStats& stats);
+  std::map<std::string, std::pair<uint64_t, std::pair<uint64_t, uint32_t>>>
+      out_of_line_;  // key -> (handle, (gpa, pages))
   // `cause` groups a false positive in the summary (and in --accept).
   void count(PhaseStats& stats, bool hostile, bool denied, const std::string& what, const std::string& cause);
   bool in_image(uint64_t link_va, uint64_t length) const;
@@ -82,7 +90,7 @@ class Session {
 
   const KernelImage& image_;
   const std::vector<uint8_t>& policy_bytes_;
-  const Trace& trace_;
+  const Trace* trace_;
   ReplayReport& report_;
   std::string run_;
   policy::PolicyView view_{};

@@ -41,6 +41,8 @@ enum class EventKind : uint8_t {
   kModuleFree,  // name, va
   kJit,         // va, size
   kCr,          // reg, value
+  kOutOfLine,   // `note ksymbol register|unregister KIND VA SIZE NAME`: value 1 register, 0 unregister;
+                // ool_kind ("ool" ftrace trampolines, "bpf" BPF code), va, size, name
 };
 
 struct Event {
@@ -52,6 +54,7 @@ struct Event {
   uint64_t size = 0;   // module, JIT (bytes)
   uint64_t value = 0;  // cr value, batch id
   Origin origin = Origin::kUnknown;
+  std::string ool_kind;
   std::array<uint8_t, 32> sha256{};
   std::vector<PatchBytes> patches;  // boot/poke: one; batch: COUNT
 };
