@@ -28,8 +28,11 @@ uint32_t clamp32(uint64_t value) {
   return value > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(value);
 }
 
-// SHA-256 of a module's .text section as the file holds it (before the
-// loader relocates it), which is what the monitor hashes when a module loads.
+// SHA-256 of a module's .text section as the file holds it. KCI hashes the
+// text in guest memory at REGISTER_MODULE, after the loader relocated it, so
+// this digest matches only a module whose .text needs no relocation; a
+// provisioning step that measured the loaded text passes --module-hash
+// instead (docs/replay.md, "Modules").
 Result<std::pair<Sha256Digest, std::string>, std::string> module_text_hash(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Err{path + ": cannot open: " + std::strerror(errno)};
@@ -116,6 +119,7 @@ Result<std::vector<uint8_t>, std::string> build_policy(const Analysis& analysis,
     auto hashed = VG_TRY(module_text_hash(path));
     builder.add_module_hash(hashed.first.bytes, hashed.second);
   }
+  for (const auto& [name, digest] : options.module_digests) builder.add_module_hash(digest.data(), name);
   return builder.build();
 }
 

@@ -57,6 +57,32 @@ RegionInfo make_region(std::string name, RegionKind kind, uint64_t start, uint64
   return region;
 }
 
+constexpr uint64_t kPage = 4096;
+
+// Linux maps init memory RWX until free_initmem; the monitor never makes a
+// page W+X. A writable init section sharing a page with init code (6.12.117:
+// .apicdrivers, 32 bytes of driver pointers between .altinstr_replacement
+// and .exit.text, only read) is therefore read-only until FREE_INIT: a boot
+// write to it would fault, which the note makes visible.
+void drop_write_beside_init_text(std::vector<RegionInfo>& regions, std::vector<std::string>& notes) {
+  auto pages_of = [](const RegionInfo& r) {
+    return std::make_pair(r.start / kPage, (r.start + r.size - 1) / kPage);
+  };
+  for (RegionInfo& data : regions) {
+    if (data.kind != RegionKind::kInitData || (data.perms_boot & policy::kPermWrite) == 0) continue;
+    const auto [first, last] = pages_of(data);
+    for (const RegionInfo& text : regions) {
+      if (text.kind != RegionKind::kInitText) continue;
+      const auto [text_first, text_last] = pages_of(text);
+      if (text_last < first || last < text_first) continue;
+      data.perms_boot = kR;
+      notes.push_back(data.name + " at " + hex(data.start) + " shares a page with init code " + text.name +
+                      ": read-only until init memory is freed (no page is W+X)");
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 AddressRange init_range(const ElfImage& image) {
@@ -84,11 +110,22 @@ Result<void, Diagnostic> collect_regions(const ElfImage& image, Analysis& out) {
   if (ro_begin) ro_after_init = {*ro_begin, *ro_end};
   bool ro_after_init_placed = ro_after_init.empty();
 
+  // The kernel registers [_text, _end) with the monitor (vg_register_kernel
+  // kernel_size), so a region past _end could never be covered: 6.12 links
+  // .init.scratch (early boot page-table scratch, writable, never executed)
+  // at the next 2 MiB boundary after _end.
+  const auto image_end = image.symbol_address("_end");
+
   std::vector<RegionInfo> regions;
   for (const Section& section : image.sections()) {
     // .data..percpu has VA 0: its symbols are per-CPU offsets. Its boot copy
     // is covered below through __per_cpu_load.
     if (!section.allocated() || section.size == 0 || section.address == 0) continue;
+    if (image_end && section.address >= *image_end) {
+      out.notes.push_back(section.name + " at " + hex(section.address) +
+                          " lies past _end: outside the image the kernel registers, not a region");
+      continue;
+    }
     RegionKind kind;
     if (init.contains(section.address)) {
       kind = section.executable() ? RegionKind::kInitText : RegionKind::kInitData;
@@ -122,7 +159,12 @@ Result<void, Diagnostic> collect_regions(const ElfImage& image, Analysis& out) {
       ro_after_init_placed = true;
       continue;
     }
-    regions.push_back(make_region(section.name, kind, section.address, section.size));
+    RegionInfo region = make_region(section.name, kind, section.address, section.size);
+    // Read-only tables in init memory (.altinstructions, .retpoline_sites,
+    // ...) are only read until free_initmem: read-only at boot, so that the
+    // init code sharing their pages can stay executable without W+X.
+    if (kind == RegionKind::kInitData && !section.writable()) region.perms_boot = kR;
+    regions.push_back(region);
   }
   if (!ro_after_init_placed) {
     return Err{image.error("ro_after_init " + hex(ro_after_init.begin) + " lies in no allocated section")};
@@ -145,6 +187,7 @@ Result<void, Diagnostic> collect_regions(const ElfImage& image, Analysis& out) {
   }
   std::sort(regions.begin(), regions.end(),
             [](const RegionInfo& a, const RegionInfo& b) { return a.start < b.start; });
+  drop_write_beside_init_text(regions, out.notes);
   out.regions = std::move(regions);
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   out.timings.push_back({"regions", took.count()});

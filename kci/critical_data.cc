@@ -3,6 +3,7 @@
 // their baseline at every monitor entry).
 #include "hal/hal.h"
 #include "kci/guest_copy.h"
+#include "kci/mediated_strings.h"
 #include "kci/service.h"
 
 namespace vg::kci {
@@ -81,6 +82,10 @@ Sha256Digest hash_guest(Gpa start, uint64_t size) {
 
 }  // namespace
 
+bool mediated_string_object(const char* name) {
+  return string_rule(name) != StringRule::kNone;
+}
+
 CallOutcome Service::mediated_write(uint32_t vcpu, const CallArgs& args) {
   if (!registered_) return {VG_RESULT_NOT_REGISTERED};
   vg_mediated_write request{};
@@ -105,14 +110,16 @@ CallOutcome Service::mediated_write(uint32_t vcpu, const CallArgs& args) {
   }
   // The object as it would be after the write, in monitor memory: string
   // rules apply to the result, not to the fragment the kernel sends.
-  uint8_t after[kMaxMediatedObjectBytes];
+  // Objects that are not strings need no copy (and may be larger).
   const Gpa object_gpa = layout_.text_gpa + offset;
-  // SAFETY: the object lies inside the registered image (checked at load
-  // and registration); `after` holds kMaxMediatedObjectBytes >= size.
-  (void)hal::read_guest(object_gpa, after, object->size);
-  __builtin_memcpy(after + request.offset, request.bytes, request.length);
   const StringRule rule = string_rule(policy_.string(object->name));
   if (rule != StringRule::kNone) {
+    if (object->size > kMaxMediatedObjectBytes) return deny(DenyReason::kOutOfBounds);  // refused at load
+    uint8_t after[kMaxMediatedObjectBytes];
+    // SAFETY: the object lies inside the registered image (checked at load
+    // and registration); `after` holds kMaxMediatedObjectBytes >= size.
+    (void)hal::read_guest(object_gpa, after, object->size);
+    __builtin_memcpy(after + request.offset, request.bytes, request.length);
     const DenyReason reason = check_string(rule, after, object->size);
     if (reason != DenyReason::kNone) return deny(reason);
   }

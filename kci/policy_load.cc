@@ -3,6 +3,7 @@
 // The previously active policy stays untouched until the new one is proven
 // good, so a refused policy is never enforced half-way.
 #include "base/assert.h"
+#include "kci/mediated_strings.h"
 #include "kci/page_math.h"
 #include "kci/service.h"
 
@@ -136,7 +137,8 @@ Result<void, LoadError> Service::check_policy_safe(const policy::PolicyView& vie
       // Head and tail fragments that share a page with other data.
       watched += 2;
     }
-    if (protection == policy::Protection::kWriteMediated && object.size > kMaxMediatedObjectBytes) {
+    if (protection == policy::Protection::kWriteMediated && object.size > kMaxMediatedObjectBytes &&
+        mediated_string_object(view.string(object.name))) {
       return Err{LoadError::kCapacity};
     }
   }

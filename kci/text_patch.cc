@@ -39,6 +39,30 @@ bool all_zero(const uint8_t* bytes, size_t length) {
   return any == 0;
 }
 
+// An ftrace site may call (or jump to) out-of-line code the monitor
+// admitted with BPF_JIT_MAP: ftrace ops trampolines and BPF trampolines are
+// allocated at run time outside the image, so no policy pattern can name
+// them. Only with kFlagBpfJitAllowed (without it no such code exists), only
+// 5-byte e8/e9 rel32 at ftrace sites (where fentry attaches), only into an
+// admitted JIT image.
+bool calls_admitted_out_of_line_code(const policy::PolicyView& policy, const ImageSlot* images,
+                                     uint32_t count, const policy::Site& site, uint64_t site_va,
+                                     const vg_patch_entry& entry) {
+  if ((policy.header().flags & policy::kFlagBpfJitAllowed) == 0) return false;
+  if ((site.kinds & policy::kSiteFtrace) == 0 || entry.length != 5) return false;
+  if (entry.bytes[0] != 0xe8 && entry.bytes[0] != 0xe9) return false;
+  uint32_t raw = 0;
+  __builtin_memcpy(&raw, entry.bytes + 1, 4);
+  const uint64_t target =
+      site_va + 5 + static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(raw)));
+  for (uint32_t i = 0; i < count; ++i) {
+    const ImageSlot& slot = images[i];
+    if (slot.used && slot.bpf_jit && target - slot.text_va < uint64_t{slot.page_count} * kPageSize4K)
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
@@ -98,7 +122,8 @@ CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
       denial.reason = DenyReason::kLengthMismatch;
       break;
     }
-    if (!policy::site_allows(policy_, *site, entry.bytes, entry.length)) {
+    if (!policy::site_allows(policy_, *site, entry.bytes, entry.length) &&
+        !calls_admitted_out_of_line_code(policy_, store().images, kMaxModules, *site, entry.address, entry)) {
       denial.reason = DenyReason::kBytesNotAllowed;
       break;
     }

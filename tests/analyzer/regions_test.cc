@@ -1,6 +1,8 @@
 // collect_regions / collect_functions on the fixture kernels.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "fixture.h"
 
 namespace vg::analyzer {
@@ -109,6 +111,28 @@ TEST(Functions, SortedWithInitFlag) {
   }
   EXPECT_TRUE(saw_init);
   EXPECT_TRUE(saw_target);
+}
+
+// Proves no page the regions share is writable and executable at boot: the
+// monitor refuses such a policy (KCI kUnsafe). The fixtures, like Debian's
+// 6.12.117, put read-only init tables (.altinstructions) on the page of init
+// code (.altinstr_replacement); those tables are read-only until init is freed.
+TEST(Regions, NoSharedPageIsWritableAndExecutableAtBoot) {
+  for (const char* layout : {"61", "612"}) {
+    const Analysis analysis = analyse(layout);
+    std::map<uint64_t, uint8_t> page_perms;
+    for (const RegionInfo& region : analysis.regions) {
+      for (uint64_t page = region.start / 4096; page <= (region.start + region.size - 1) / 4096; ++page)
+        page_perms[page] |= region.perms_boot;
+    }
+    for (const auto& [page, perms] : page_perms) {
+      const bool wx = (perms & policy::kPermWrite) != 0 && (perms & policy::kPermSupervisorExec) != 0;
+      EXPECT_FALSE(wx) << layout << ": page " << std::hex << page * 4096 << " is W+X at boot";
+    }
+    const RegionInfo* alt = region_named(analysis, ".altinstructions");
+    ASSERT_NE(alt, nullptr) << layout;
+    EXPECT_EQ(alt->perms_boot, policy::kPermRead) << layout;
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // with their baseline at every entry.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "world.h"
@@ -129,6 +130,53 @@ TEST_F(CriticalData, FragmentsOfLockedObjectsSharingAPageAreWatched) {
   ASSERT_EQ(mediated("poweroff_cmd", 0, text("/sbin/poweroff")).result, VG_RESULT_SUCCESS);
   world.service().check_watched();
   EXPECT_EQ(world.records(), before);
+}
+
+}  // namespace
+}  // namespace vg::kci::testing
+
+namespace vg::kci::testing {
+namespace {
+
+// The synthetic kernel with init_cred's page and the one before it turned
+// into an 8 KiB write-mediated page table, as 6.12's init_top_pgt is.
+KernelDescription with_mediated_page_table() {
+  KernelDescription kernel = synthetic_kernel();
+  std::erase_if(kernel.objects, [](const ObjectFact& o) { return o.name == "init_cred"; });
+  kernel.objects.push_back(
+      {"init_top_pgt", 0x15000, 0x2000, policy::Protection::kWriteMediated, policy::RegionKind::kData});
+  std::sort(kernel.objects.begin(), kernel.objects.end(),
+            [](const ObjectFact& a, const ObjectFact& b) { return a.offset < b.offset; });
+  return kernel;
+}
+
+// A write-mediated object larger than KCI's string buffer is enforceable when
+// it is not a string (the real 6.12.117 policy was refused with kCapacity
+// before), and a mediated write into its second page lands.
+TEST(CriticalDataLimits, LargeMediatedNonStringObjectLoadsAndTakesWrites) {
+  World world(with_mediated_page_table());
+  world.boot();
+  vg_mediated_write request{};
+  request.object_va = world.text_va(0x15000);
+  request.offset = 0x1800;
+  request.length = 8;
+  std::memset(request.bytes, 0x63, 8);
+  ASSERT_EQ(world.call_with(VG_CALL_MEDIATED_WRITE, &request, sizeof(request)).result, VG_RESULT_SUCCESS);
+  EXPECT_EQ(world.read(world.text_gpa(0x16800), 8), std::vector<uint8_t>(8, 0x63));
+}
+
+// A string object over the buffer stays refused: its rules need the whole
+// string in monitor memory.
+TEST(CriticalDataLimits, MediatedStringObjectOverTheBufferIsRefused) {
+  KernelDescription kernel = synthetic_kernel();
+  std::erase_if(kernel.objects, [](const ObjectFact& o) { return o.name == "core_pattern"; });
+  for (ObjectFact& o : kernel.objects)
+    if (o.name == "modprobe_path") o.size = 0x2000;
+  World world(kernel);
+  world.launch();
+  auto loaded = world.load_policy();
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.error().error, LoadError::kCapacity);
 }
 
 }  // namespace

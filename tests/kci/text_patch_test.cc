@@ -141,3 +141,52 @@ TEST_F(TextPatch, NeedsARegisteredKernel) {
 
 }  // namespace
 }  // namespace vg::kci::testing
+
+namespace vg::kci::testing {
+namespace {
+
+// Out-of-line code (ftrace ops trampolines, BPF trampolines) lives outside
+// the image; once the kernel has it admitted with BPF_JIT_MAP, an ftrace
+// site may call it, and nothing else may (the real 6.12.117 replay showed
+// every fentry attach refused before).
+TEST(TextPatchTrampolines, FtraceSiteMayCallAnAdmittedTrampolineOnly) {
+  World world(synthetic_kernel());
+  world.boot(policy::kFlagModulesAllowed | policy::kFlagBpfJitAllowed);
+  const uint64_t trampoline = 0xffffffffc0004000ull;
+  const uint64_t ftrace_site = world.text_va(0x2000);
+  const uint64_t jump_label_site = world.text_va(0x1010);
+  auto patch = [&](uint64_t site, uint8_t opcode, uint64_t target) {
+    const auto page = patch_batch({{site, rel32(opcode, site, target)}});
+    return world.call_with(VG_CALL_TEXT_PATCH, page.data(), page.size()).result;
+  };
+  // Not admitted yet: refused.
+  EXPECT_EQ(patch(ftrace_site, 0xe8, trampoline + 0x40), VG_RESULT_DENIED);
+  EXPECT_EQ(world.last_record().detail & 0xffff, static_cast<uint32_t>(DenyReason::kBytesNotAllowed));
+  vg_bpf_jit jit{};
+  jit.image_va = trampoline;
+  jit.image_gpa = World::free_page(40).raw();
+  jit.pages = 1;
+  const CallOutcome mapped = world.call_with(VG_CALL_BPF_JIT_MAP, &jit, sizeof(jit));
+  ASSERT_EQ(mapped.result, VG_RESULT_SUCCESS);
+  EXPECT_EQ(patch(ftrace_site, 0xe8, trampoline + 0x40), VG_RESULT_SUCCESS);
+  EXPECT_EQ(world.read(world.text_gpa(0x2000), 5), rel32(0xe8, ftrace_site, trampoline + 0x40));
+  // Past the image, or from a site that is not an ftrace site: refused.
+  EXPECT_EQ(patch(ftrace_site, 0xe8, trampoline + 0x1000), VG_RESULT_DENIED);
+  EXPECT_EQ(patch(jump_label_site, 0xe9, trampoline + 0x40), VG_RESULT_DENIED);
+  // Released: refused again.
+  ASSERT_EQ(world.call(VG_CALL_UNREGISTER_MODULE, mapped.rcx).result, VG_RESULT_SUCCESS);
+  EXPECT_EQ(patch(ftrace_site, 0xe8, trampoline + 0x80), VG_RESULT_DENIED);
+}
+
+// Without kFlagBpfJitAllowed no trampoline can be admitted, so the rule
+// never opens: the ftrace site keeps its policy patterns only.
+TEST(TextPatchTrampolines, WithoutBpfJitTheRuleIsClosed) {
+  World world(synthetic_kernel());
+  world.boot(policy::kFlagModulesAllowed);
+  const uint64_t site = world.text_va(0x2000);
+  const auto page = patch_batch({{site, rel32(0xe8, site, 0xffffffffc0004040ull)}});
+  EXPECT_EQ(world.call_with(VG_CALL_TEXT_PATCH, page.data(), page.size()).result, VG_RESULT_DENIED);
+}
+
+}  // namespace
+}  // namespace vg::kci::testing

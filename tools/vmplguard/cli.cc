@@ -47,7 +47,12 @@ int analyze(const AnalyzeOptions& options, const Backend& backend, const Termina
             std::ostream& out, std::ostream& err) {
   const bool live = terminal.stderr_is_tty && !options.quiet;
   ProgressReporter progress(err, live, options.verbose);
-  auto result = backend.analyze(AnalyzeRequest{options.vmlinux, choose_jobs(options, terminal)}, progress);
+  AnalyzeRequest request;
+  request.vmlinux = options.vmlinux;
+  request.jobs = choose_jobs(options, terminal);
+  request.module_digests = options.module_hashes;
+  request.allow_bpf_jit = options.allow_bpf_jit;
+  auto result = backend.analyze(request, progress);
   progress.finish();
   if (!result.ok()) {
     err << "vmplguard: " << result.error().to_string() << "\n";

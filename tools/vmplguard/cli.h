@@ -7,6 +7,8 @@
 // analyses while the real binary plugs in the analyzer pipeline.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -26,6 +28,9 @@ inline constexpr int kExitUsage = 2;
 struct AnalyzeRequest {
   std::string vmlinux;
   unsigned jobs = 1;
+  // For the policy: allowlisted module digests and header flags.
+  std::vector<std::pair<std::string, std::array<uint8_t, 32>>> module_digests;
+  bool allow_bpf_jit = false;
 };
 
 struct AnalyzeOutput {

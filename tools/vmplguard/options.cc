@@ -39,6 +39,10 @@ const char* const kAnalyzeHelp =
     "                          (VG001,VG004)\n"
     "  -j, --jobs N            threads for the analysis (default: 2 if the machine\n"
     "                          has them; 1 runs the stages one after another)\n"
+    "  --module-hash NAME=SHA256\n"
+    "                          allowlist a module whose text (as loaded, after\n"
+    "                          relocation) has this SHA-256; repeatable\n"
+    "  --allow-bpf-jit         let the kernel map BPF JIT images executable\n"
     "  -q, --quiet             no progress; the text report shows findings only\n"
     "  -v, --verbose           progress even when standard error is not a\n"
     "                          terminal, and stage timings\n"
@@ -135,6 +139,24 @@ Result<unsigned, std::string> parse_jobs(const std::string& text) {
   return jobs;
 }
 
+// NAME=SHA256: a module name as the kernel reports it and 64 hex digits.
+Result<std::pair<std::string, std::array<uint8_t, 32>>, std::string> parse_module_hash(const std::string& text) {
+  const size_t equals = text.find('=');
+  const std::string bad = "--module-hash: '" + text + "' is not NAME=SHA256 (64 hex digits)";
+  if (equals == std::string::npos || equals == 0 || equals > 55 || text.size() - equals - 1 != 64) return Err{bad};
+  std::array<uint8_t, 32> digest{};
+  for (size_t i = 0; i < 64; ++i) {
+    const char c = text[equals + 1 + i];
+    int nibble = -1;
+    if (c >= '0' && c <= '9') nibble = c - '0';
+    if (c >= 'a' && c <= 'f') nibble = c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') nibble = c - 'A' + 10;
+    if (nibble < 0) return Err{bad};
+    digest[i / 2] = static_cast<uint8_t>(digest[i / 2] << 4 | nibble);
+  }
+  return std::make_pair(text.substr(0, equals), digest);
+}
+
 Result<Command, std::string> parse_analyze(const std::vector<std::string>& args) {
   AnalyzeOptions options;
   ArgCursor cursor(args, 1);
@@ -153,6 +175,11 @@ Result<Command, std::string> parse_analyze(const std::vector<std::string>& args)
     } else if (cursor.take("--jobs", "-j")) {
       const std::string jobs = VG_TRY(cursor.value());
       options.jobs = VG_TRY(parse_jobs(jobs));
+    } else if (cursor.take("--module-hash")) {
+      const std::string value = VG_TRY(cursor.value());
+      options.module_hashes.push_back(VG_TRY(parse_module_hash(value)));
+    } else if (cursor.take("--allow-bpf-jit")) {
+      options.allow_bpf_jit = true;
     } else if (cursor.take("--quiet", "-q")) {
       options.quiet = true;
     } else if (cursor.take("--verbose", "-v")) {

@@ -2,7 +2,10 @@
 // syntax and values; files are opened later, by the command that uses them.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -22,6 +25,10 @@ struct AnalyzeOptions {
   unsigned jobs = 0;  // 0: one per core, at most two
   bool quiet = false;
   bool verbose = false;
+  // --module-hash NAME=SHA256 (repeatable) and --allow-bpf-jit: the
+  // provisioning step's allowlist (docs/replay.md, "Modules").
+  std::vector<std::pair<std::string, std::array<uint8_t, 32>>> module_hashes;
+  bool allow_bpf_jit = false;
 };
 
 struct PolicyShowOptions {

@@ -109,7 +109,10 @@ Result<AnalyzeOutput, Diagnostic> run_pipeline(const AnalyzeRequest& request, Pr
     std::erase_if(analysis.objects, [](const analyzer::CriticalObjectInfo& object) {
       return object.present && object.region == "percpu";
     });
-    auto built = analyzer::build_policy(analysis, analyzer::PolicyOptions{});
+    analyzer::PolicyOptions policy_options;
+    policy_options.module_digests = request.module_digests;
+    if (request.allow_bpf_jit) policy_options.flags |= policy::kFlagBpfJitAllowed;
+    auto built = analyzer::build_policy(analysis, policy_options);
     analysis.objects = all_objects;
     if (!built.ok()) return Err{image->error("cannot build a policy: " + built.error())};
     output.policy = std::move(built).value();

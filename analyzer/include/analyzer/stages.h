@@ -7,6 +7,9 @@
 // Every stage returns a Diagnostic for malformed input and never aborts.
 #pragma once
 
+#include <array>
+#include <utility>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -44,6 +47,10 @@ struct PolicyOptions {
   uint64_t serial = 1;
   uint32_t flags = policy::kFlagModulesAllowed;
   std::vector<std::string> module_paths;  // .ko files whose text joins the allowlist
+  // Allowlist entries given as digests (NAME, SHA-256 of the module's text as
+  // KCI hashes it: in guest memory, after relocation): a provisioning step
+  // that measured the loaded text supplies them.
+  std::vector<std::pair<std::string, std::array<uint8_t, 32>>> module_digests;
 };
 
 // Serializes the analysis into a policy file (format 1).

@@ -229,7 +229,8 @@ struct CriticalObject {
 static_assert(sizeof(CriticalObject) == 16);
 
 struct ModuleHash {
-  uint8_t sha256[32];  // SHA-256 of the module's .text as loaded before relocation
+  uint8_t sha256[32];  // SHA-256 of the module's text as KCI hashes it: in guest memory when
+                       // REGISTER_MODULE is called, i.e. after relocation (docs/replay.md)
   uint32_t name;       // offset into STRINGS
   uint32_t reserved;   // zero
 };

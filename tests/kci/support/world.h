@@ -20,6 +20,7 @@
 #include "kernel_description.h"
 #include "monitor/monitor.h"
 #include "monitor/telemetry.h"
+#include "simguest/sim_guest.h"
 
 namespace vg::kci::testing {
 
@@ -36,7 +37,7 @@ inline constexpr uint64_t kCallingAreaGpa = 0x2000;  // vCPU 0's SVSM calling ar
 
 // How the World reaches KCI: directly (unit tests), or as a guest does, through
 // the SVSM call path, the host and the VMPL0 monitor's dispatcher (scenarios).
-enum class Path : uint8_t { kDirect, kMonitor };
+using Path = simguest::Path;
 
 // The state a denied request must leave untouched: every RMP entry and every
 // guest byte (the ring pages excepted: records are the point of a denial;
@@ -85,35 +86,26 @@ class World {
   // Empty if equal; else a description of the first difference.
   std::string difference(const Snapshot& before, const Snapshot& after) const;
 
-  uint64_t records() const { return ring_.next_sequence() - 1; }
-  const vg_record& last_record() const { return ring_.last(); }
-  Verdict last_verdict() const { return last_verdict_; }
-  uint64_t violations_seen() const { return violations_seen_; }
+  uint64_t records() const { return guest_->ring().next_sequence() - 1; }
+  const vg_record& last_record() const { return guest_->ring().last(); }
+  Verdict last_verdict() const { return guest_->last_verdict(); }
+  uint64_t violations_seen() const { return guest_->violations_seen(); }
 
   const KernelDescription& kernel() const { return kernel_; }
-  hal::sim::SimPlatform& platform() { return platform_; }
-  Service& service() { return *service_; }
-  monitor::Monitor* monitor() { return monitor_.get(); }
-  hal::VmsaState& kernel_vmsa(uint32_t vcpu = 0) { return platform_.vmsa(vcpu, Vmpl(3)); }
-  monitor::TelemetryRing& ring() { return ring_; }
+  hal::sim::SimPlatform& platform() { return guest_->platform(); }
+  Service& service() { return guest_->service(); }
+  monitor::Monitor* monitor() { return guest_->monitor(); }
+  hal::VmsaState& kernel_vmsa(uint32_t vcpu = 0) { return guest_->kernel_vmsa(vcpu); }
+  monitor::TelemetryRing& ring() { return guest_->ring(); }
   std::vector<uint8_t> policy_bytes(uint64_t serial = ~0ull, uint32_t flags = ~0u) const {
     return build_policy(kernel_, serial, flags);
   }
 
  private:
-  static void vmpl0_entry(void* context, uint32_t vcpu);
-
   KernelDescription kernel_;
-  hal::sim::SimPlatform platform_;
-  hal::sim::ScopedInstall install_;
-  monitor::TelemetryRing ring_;
-  // Each World has its own KCI state, so tests may hold several at once.
-  std::unique_ptr<Storage> storage_;
-  std::unique_ptr<Service> service_;
-  Path path_;
-  std::unique_ptr<monitor::Monitor> monitor_;
-  Verdict last_verdict_ = Verdict::kAllowed;
-  uint64_t violations_seen_ = 0;
+  // The guest itself (platform, monitor, KCI) is the shared harness of
+  // tools/simguest; the World adds the synthetic kernel and snapshots.
+  std::unique_ptr<simguest::SimGuest> guest_;
 };
 
 // The synthetic kernel shared by every test (tests/scenarios/kernel.txt).
