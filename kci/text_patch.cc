@@ -33,6 +33,17 @@ static_assert(sizeof(BatchHeader) == sizeof(vg_patch_batch));
 static_assert(offsetof(BatchHeader, count) == offsetof(vg_patch_batch, count));
 static_assert(offsetof(BatchHeader, sequence) == offsetof(vg_patch_batch, sequence));
 
+// Entries of one batch may not overlap: each is checked against the text as
+// it is, and a later entry must not change what an earlier one was checked on.
+bool overlaps_earlier(const vg_patch_entry* entries, uint32_t index) {
+  const vg_patch_entry& entry = entries[index];
+  for (uint32_t j = 0; j < index; ++j) {
+    const uint64_t other = entries[j].address;
+    if (entry.address < other + entries[j].length && other < entry.address + entry.length) return true;
+  }
+  return false;
+}
+
 bool all_zero(const uint8_t* bytes, size_t length) {
   uint8_t any = 0;
   for (size_t i = 0; i < length; ++i) any = static_cast<uint8_t>(any | bytes[i]);
@@ -63,6 +74,26 @@ bool calls_admitted_out_of_line_code(const policy::PolicyView& policy, const Ima
   return false;
 }
 
+// Out-of-line code the monitor admitted with BPF_JIT_MAP (BPF programs, BPF
+// and ftrace trampolines, kprobe instruction pages) is the kernel's own
+// run-time code generation: the policy that allows it (kFlagBpfJitAllowed)
+// trusts its content, as admission does. The kernel still cannot write it
+// (R+X only); it asks the monitor, entry by entry, like core text. Returns
+// the GPA of the entry's first byte, or 0 when the entry is not wholly inside
+// one admitted image (its pages are contiguous: BPF_JIT_MAP takes a range).
+uint64_t admitted_out_of_line_gpa(const policy::PolicyView& policy, const ImageSlot* images, uint32_t count,
+                                  const vg_patch_entry& entry) {
+  if ((policy.header().flags & policy::kFlagBpfJitAllowed) == 0) return 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    const ImageSlot& slot = images[i];
+    const uint64_t size = uint64_t{slot.page_count} * kPageSize4K;
+    const uint64_t offset = entry.address - slot.text_va;
+    if (slot.used && slot.bpf_jit && offset < size && entry.length <= size - offset)
+      return slot.pages[0] + offset;
+  }
+  return 0;
+}
+
 }  // namespace
 
 CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
@@ -86,6 +117,9 @@ CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
   // (16 + 127 * 32 = 4080 bytes); vg_patch_entry needs 8-byte alignment,
   // which `copy` and the 16-byte header give.
   const auto* entries = reinterpret_cast<const vg_patch_entry*>(copy + sizeof(vg_patch_batch));
+  // Where each validated entry goes: its GPA, and its text offset for the
+  // record (~0u for out-of-line code, which has none).
+  uint64_t targets[VG_PATCH_MAX_ENTRIES];
   uint32_t site_offsets[VG_PATCH_MAX_ENTRIES];
 
   Denial denial;
@@ -100,9 +134,20 @@ CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
     // Unsigned arithmetic: an address below _text wraps to a huge offset
     // and fails the range check like any other outside address.
     const uint64_t offset = entry.address - layout_.text_va;
-    if (offset >= layout_.size || entry.length > layout_.size - offset) {
-      denial.reason = DenyReason::kOutsideText;
-      break;
+    const bool in_kernel = offset < layout_.size && entry.length <= layout_.size - offset;
+    if (!in_kernel) {
+      const uint64_t gpa = admitted_out_of_line_gpa(policy_, store().images, kMaxModules, entry);
+      if (gpa == 0) {
+        denial.reason = DenyReason::kOutsideText;
+        break;
+      }
+      if (overlaps_earlier(entries, i)) {
+        denial.reason = DenyReason::kOverlap;
+        break;
+      }
+      targets[i] = gpa;
+      site_offsets[i] = ~0u;
+      continue;
     }
     const policy::Region* region = policy_.find_region(offset);
     const auto kind =
@@ -127,13 +172,11 @@ CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
       denial.reason = DenyReason::kBytesNotAllowed;
       break;
     }
-    for (uint32_t j = 0; j < i; ++j) {
-      const uint64_t other = site_offsets[j];
-      if (offset < other + entries[j].length && other < offset + entry.length) {
-        denial.reason = DenyReason::kOverlap;
-        break;
-      }
+    if (overlaps_earlier(entries, i)) {
+      denial.reason = DenyReason::kOverlap;
+      break;
     }
+    targets[i] = (layout_.text_gpa + offset).raw();
     site_offsets[i] = static_cast<uint32_t>(offset);
   }
 
@@ -153,15 +196,15 @@ CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
   // the complete new instruction.
   for (uint32_t i = 0; i < header.count; ++i) {
     const vg_patch_entry& entry = entries[i];
-    const Gpa target = layout_.text_gpa + site_offsets[i];
-    // SAFETY: target..target+length lies in the kernel's text (validated
-    // above), which is guest memory; VMPL0 may write it whatever the
-    // kernel's permissions are [APM2 15.36.7].
+    const Gpa target(targets[i]);
+    // SAFETY: target..target+length lies in the kernel's text or in an
+    // admitted out-of-line image (validated above), both guest memory;
+    // VMPL0 may write it whatever the kernel's permissions are [APM2 15.36.7].
     if (entry.length > 1) (void)hal::write_guest(target + 1, entry.bytes + 1, entry.length - 1u);
     (void)hal::write_guest(target, entry.bytes, 1);
   }
-  emit(VG_KIND_PATCH_APPLIED, VG_VERDICT_ALLOWED, vcpu, 0, entries[0].address,
-       (layout_.text_gpa + site_offsets[0]).raw(), site_offsets[0], header.count, header.sequence);
+  emit(VG_KIND_PATCH_APPLIED, VG_VERDICT_ALLOWED, vcpu, 0, entries[0].address, targets[0], site_offsets[0],
+       header.count, header.sequence);
   return {VG_RESULT_SUCCESS};
 }
 

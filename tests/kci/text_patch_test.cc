@@ -188,5 +188,60 @@ TEST(TextPatchTrampolines, WithoutBpfJitTheRuleIsClosed) {
   EXPECT_EQ(world.call_with(VG_CALL_TEXT_PATCH, page.data(), page.size()).result, VG_RESULT_DENIED);
 }
 
+// The kernel writes its admitted out-of-line code (trampolines, JIT images,
+// kprobe instruction pages) through the monitor: allowed wholly inside an
+// admitted image, written at the image's GPA, refused across its end, after
+// its release, and in a batch that overlaps itself. The kernel itself still
+// cannot write the image.
+TEST(TextPatchOutOfLine, WritesToAnAdmittedImageGoThroughTheMonitor) {
+  World world(synthetic_kernel());
+  world.boot(policy::kFlagModulesAllowed | policy::kFlagBpfJitAllowed);
+  const uint64_t image_va = 0xffffffffc0004000ull;
+  const Gpa image_gpa = World::free_page(40);
+  vg_bpf_jit jit{};
+  jit.image_va = image_va;
+  jit.image_gpa = image_gpa.raw();
+  jit.pages = 2;
+  const CallOutcome mapped = world.call_with(VG_CALL_BPF_JIT_MAP, &jit, sizeof(jit));
+  ASSERT_EQ(mapped.result, VG_RESULT_SUCCESS);
+  const std::vector<uint8_t> code = {0x55, 0x48, 0x89, 0xe5, 0xc9, 0xc3};
+  auto write = [&](const std::vector<PatchEntrySpec>& entries) {
+    const auto page = patch_batch(entries);
+    return world.call_with(VG_CALL_TEXT_PATCH, page.data(), page.size()).result;
+  };
+  // Across the page boundary inside the image, and a kernel-text site in the same batch.
+  EXPECT_EQ(write({{image_va + 0xffd, code}, {world.text_va(0x1010), kNop5}}), VG_RESULT_SUCCESS);
+  EXPECT_EQ(world.read(image_gpa + 0xffd, code.size()), code);
+  EXPECT_EQ(world.last_record().kind, VG_KIND_PATCH_APPLIED);
+  EXPECT_FALSE(world.kernel_write(image_gpa + 0x10, {0xcc}).performed);
+  // Past the image's end: refused, nothing written.
+  EXPECT_EQ(write({{image_va + 0x1ffd, code}}), VG_RESULT_DENIED);
+  EXPECT_EQ(world.last_record().detail & 0xffff, static_cast<uint32_t>(DenyReason::kOutsideText));
+  // Overlapping entries: refused.
+  EXPECT_EQ(write({{image_va + 0x100, code}, {image_va + 0x102, code}}), VG_RESULT_DENIED);
+  EXPECT_EQ(world.last_record().detail & 0xffff, static_cast<uint32_t>(DenyReason::kOverlap));
+  EXPECT_NE(world.read(image_gpa + 0x100, code.size()), code);
+  // Released: refused.
+  ASSERT_EQ(world.call(VG_CALL_UNREGISTER_MODULE, mapped.rcx).result, VG_RESULT_SUCCESS);
+  EXPECT_EQ(write({{image_va + 0x200, code}}), VG_RESULT_DENIED);
+}
+
+// A module's text is not out-of-line code the policy trusts: the monitor
+// does not write it for the kernel.
+TEST(TextPatchOutOfLine, ModuleTextIsNotWrittenForTheKernel) {
+  World world(synthetic_kernel());
+  world.boot(policy::kFlagModulesAllowed | policy::kFlagModulesUnrestricted | policy::kFlagBpfJitAllowed);
+  vg_module module{};
+  std::memcpy(module.name, "any_module", 11);
+  module.text_va = 0xffffffffc0010000ull;
+  module.text_size = 0x1000;
+  module.page_count = 1;
+  module.page_gpa[0] = World::free_page(50).raw();
+  ASSERT_EQ(world.call_with(VG_CALL_REGISTER_MODULE, &module, sizeof(module)).result, VG_RESULT_SUCCESS);
+  const auto page = patch_batch({{module.text_va + 0x10, {0xcc}}});
+  EXPECT_EQ(world.call_with(VG_CALL_TEXT_PATCH, page.data(), page.size()).result, VG_RESULT_DENIED);
+  EXPECT_EQ(world.last_record().detail & 0xffff, static_cast<uint32_t>(DenyReason::kOutsideText));
+}
+
 }  // namespace
 }  // namespace vg::kci::testing

@@ -68,6 +68,17 @@ bool Session::in_image(uint64_t link_va, uint64_t length) const {
          length <= image_.bytes.size() - (link_va - image_.link_text);
 }
 
+bool Session::is_out_of_line(const MappedImage& image) {
+  return image.name == "bpf_jit" || image.name.starts_with("bpf ") || image.name.starts_with("ool ");
+}
+
+// The GPA of a runtime range inside admitted out-of-line code, or 0.
+uint64_t Session::out_of_line_gpa(uint64_t va, uint64_t length) const {
+  for (const MappedImage& m : mapped_)
+    if (is_out_of_line(m) && va >= m.va && va - m.va + length <= m.size) return m.gpa + (va - m.va);
+  return 0;
+}
+
 std::string Session::symbolize(uint64_t offset) const {
   char text[160];
   if (offset > 0xffffffffull) return "?";
@@ -256,10 +267,7 @@ void Session::direct_writes(const std::vector<PatchBytes>& patches, bool hostile
               std::to_string(patch.line) + ": " + describe_record(*this, last_denial(records)) +
               " (the guest patches send only core kernel text to the monitor)",
           "direct write to " +
-              std::string(image->name == "bpf_jit" || image->name.starts_with("bpf ") ||
-                                  image->name.starts_with("ool ")
-                              ? "a JIT image or trampoline"
-                              : "module text") +
+              std::string(is_out_of_line(*image) ? "a JIT image or trampoline" : "module text") +
               ": the guest patches send only core kernel text to the monitor");
     // Keep the image in step with the trace after a false positive.
     if (!outcome.performed && !hostile)
@@ -282,9 +290,12 @@ std::string Session::fp_cause(const vg_record* record, const PatchBytes& culprit
 
 void Session::replay_patches(const Event& event, const std::vector<PatchBytes>& all, bool hostile,
                              PhaseStats& stats) {
+  // Core text and admitted out-of-line code (trampolines, JIT images, kprobe
+  // instruction pages) go to the monitor; module text the kernel writes itself.
   std::vector<PatchBytes> patches, elsewhere;
   for (const PatchBytes& patch : all)
-    (in_image(patch.va, patch.length) ? patches : elsewhere).push_back(patch);
+    (in_image(patch.va, patch.length) || out_of_line_gpa(patch.va, patch.length) != 0 ? patches : elsewhere)
+        .push_back(patch);
   if (!elsewhere.empty()) direct_writes(elsewhere, hostile, stats);
   if (patches.empty()) return;
   bool denied = false;
@@ -337,9 +348,12 @@ void Session::replay_patches(const Event& event, const std::vector<PatchBytes>& 
         cause = "kprobe at an instruction that is not a patch site (refused by design)";
       // Keep the text in step with the trace after a false positive: the
       // real kernel's patch went in, so later OLD bytes expect it.
-      for (const PatchBytes& patch : chunk)
+      for (const PatchBytes& patch : chunk) {
         if (in_image(patch.va, patch.length))
           guest_->poke(image_gpa(patch.va - image_.link_text), patch.new_bytes.data(), patch.length);
+        else if (const uint64_t gpa = out_of_line_gpa(patch.va, patch.length); gpa != 0)
+          guest_->poke(Gpa(gpa), patch.new_bytes.data(), patch.length);
+      }
     }
   }
   char origin[64];

@@ -85,6 +85,7 @@ class Session {
   // `cause` groups a false positive in the summary (and in --accept).
   void count(PhaseStats& stats, bool hostile, bool denied, const std::string& what, const std::string& cause);
   bool in_image(uint64_t link_va, uint64_t length) const;
+  uint64_t out_of_line_gpa(uint64_t va, uint64_t length) const;
   // Why a benign patch was refused, grouped for the summary.
   std::string fp_cause(const vg_record* record, const PatchBytes& culprit) const;
 
@@ -106,6 +107,8 @@ class Session {
     std::string name;
   };
   std::vector<MappedImage> mapped_;
+  // Trampolines, JIT images, kprobe instruction pages (not module text).
+  static bool is_out_of_line(const MappedImage& image);
   void direct_writes(const std::vector<PatchBytes>& patches, bool hostile, PhaseStats& stats);
   std::map<std::string, uint64_t> module_handles_;                     // "name@va" -> handle
   std::map<std::string, std::pair<uint64_t, uint32_t>> module_pages_;  // "name@va" -> (gpa, pages)
