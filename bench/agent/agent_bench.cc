@@ -5,7 +5,7 @@
 // what the agent did before its address index) and JSON formatted with
 // std::ostringstream. Also prints peak RSS and the index's size.
 //
-// usage: agent_bench [--policy FILE] [--events N]
+// usage: agent_bench [--policy FILE] [--events N] [--only realistic|random]
 //   Without --policy a synthetic policy of the 6.12 cloud kernel's size is
 //   built (105k functions, 60k sites); with one (for example the test bed's
 //   policy of Debian's 6.12 vmlinux) its real sites and functions are used.
@@ -175,9 +175,11 @@ long peak_rss_kib() {
 int run(int argc, char** argv) {
   std::string policy_path;
   size_t count = 400000;
+  std::string only;  // one mode alone, for a profiler run
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--policy") == 0) policy_path = argv[i + 1];
     if (std::strcmp(argv[i], "--events") == 0) count = std::stoul(argv[i + 1]);
+    if (std::strcmp(argv[i], "--only") == 0) only = argv[i + 1];
   }
   std::vector<uint8_t> bytes;
   if (policy_path.empty()) {
@@ -204,6 +206,7 @@ int run(int argc, char** argv) {
               static_cast<unsigned long long>(view->functions().count),
               static_cast<unsigned long long>(view->sites().count));
   for (const size_t chains : {size_t{64}, size_t{0}}) {
+    if ((only == "realistic" && chains == 0) || (only == "random" && chains != 0)) continue;
     // A fixed pool of samples, replayed: the input does not inflate peak RSS.
     const auto samples = make_samples(*view, std::min<size_t>(count, 20000), chains);
     if (chains != 0) {

@@ -1,5 +1,6 @@
 #include "agent/classify.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "agent/probe_event.h"
@@ -37,7 +38,43 @@ int32_t load_s32(const uint8_t* p) {
 }  // namespace
 
 Classifier::Classifier(const Symbolizer& symbolizer, RuntimeMap& runtime, ClassifierOptions options)
-    : symbolizer_(symbolizer), runtime_(runtime), options_(options) {}
+    : symbolizer_(symbolizer),
+      runtime_(runtime),
+      options_(options),
+      stacks_(std::make_unique<StackSymbolCache>()),
+      stack_epoch_(fresh_stack_epoch()),
+      seen_generation_(runtime.generation()) {}
+
+void Classifier::clear_caches() {
+  stacks_->clear();
+  stack_epoch_ = fresh_stack_epoch();
+}
+
+void Classifier::symbolize_stack(Finding& finding) {
+  if (runtime_.generation() != seen_generation_) {
+    // A module or trampoline came or went: frames may resolve differently.
+    seen_generation_ = runtime_.generation();
+    stack_epoch_ = fresh_stack_epoch();
+  }
+  finding.stack_epoch = stack_epoch_;
+  const uint64_t* raw = finding.event.frames.data();
+  if (const StackSymbols* known = stacks_->find(raw, finding.frame_count, stack_epoch_)) {
+    std::copy_n(known->frames.begin(), finding.frame_count, finding.frames.begin());
+    finding.culprit_frame = known->culprit_frame;
+    return;
+  }
+  for (uint8_t i = 0; i < finding.frame_count; ++i) {
+    finding.frames[i] = symbolizer_.symbolize(raw[i]);
+    // The culprit is module code on the stack: what a rootkit cannot hide
+    // while it calls the kernel's patching functions.
+    if (finding.culprit_frame < 0 && finding.frames[i].space == Space::kModule) {
+      finding.culprit_frame = static_cast<int8_t>(i);
+    }
+  }
+  StackSymbols& entry = stacks_->insert(raw, finding.frame_count, stack_epoch_);
+  std::copy_n(finding.frames.begin(), finding.frame_count, entry.frames.begin());
+  entry.culprit_frame = finding.culprit_frame;
+}
 
 bool Classifier::frames_contain(const Finding& finding, const char* const* names, size_t count) const {
   for (size_t i = 0; i < finding.frame_count; ++i) {
@@ -248,14 +285,7 @@ Finding Classifier::classify(const Event& event) {
   finding.event.frame_count = event.frame_count - static_cast<uint32_t>(first);
   for (size_t i = 0; i < finding.event.frame_count; ++i) finding.event.frames[i] = event.frames[first + i];
   finding.frame_count = static_cast<uint8_t>(finding.event.frame_count);
-  for (uint8_t i = 0; i < finding.frame_count; ++i) {
-    finding.frames[i] = symbolizer_.symbolize(finding.event.frames[i]);
-    // The culprit is module code on the stack: what a rootkit cannot hide
-    // while it calls the kernel's patching functions.
-    if (finding.culprit_frame < 0 && finding.frames[i].space == Space::kModule) {
-      finding.culprit_frame = static_cast<int8_t>(i);
-    }
-  }
+  symbolize_stack(finding);
   const auto& header = symbolizer_.policy().header();
   switch (event.type) {
     case EventType::kTextPatch: classify_text_patch(finding); break;

@@ -1,6 +1,9 @@
+#include <array>
 #include <cstring>
+#include <memory>
 
 #include "agent/format.h"
+#include "agent/stack_cache.h"
 #include "json_out.h"
 #include "json_writer.h"
 #include "policy/format.h"
@@ -134,6 +137,47 @@ void frame(json::Writer& w, const Symbol& symbol, uint64_t address) {
   w.literal("\",");
 }
 
+// The "stack" array and "culprit" field of a distinct stack, kept per
+// thread: a repeated call chain is formatted once. Keyed by the raw frames
+// and the finding's stack epoch, which fix the frames' symbols. Bounded:
+// 256 entries of 1 KiB; a longer text is not kept.
+struct StackText {
+  uint16_t length = 0;
+  std::array<char, 1022> text{};
+};
+using StackTextCache = StackCache<StackText, 256>;
+
+StackTextCache& stack_texts() {
+  thread_local std::unique_ptr<StackTextCache> cache = std::make_unique<StackTextCache>();
+  return *cache;
+}
+
+void stack_and_culprit(json::Writer& w, const Finding& finding) {
+  const Event& event = finding.event;
+  StackTextCache& cache = stack_texts();
+  if (finding.stack_epoch != 0) {
+    if (const StackText* known = cache.find(event.frames.data(), finding.frame_count, finding.stack_epoch)) {
+      w.raw(known->text.data(), known->length);
+      return;
+    }
+  }
+  const size_t start = w.written();
+  for (size_t i = 0; i < finding.frame_count; ++i) frame(w, finding.frames[i], event.frames[i]);
+  w.close(']');
+  w.literal(",\"culprit\":");
+  if (finding.culprit_frame >= 0) {
+    const auto index = static_cast<size_t>(finding.culprit_frame);
+    frame(w, finding.frames[index], event.frames[index]);
+  } else {
+    w.literal("null,");
+  }
+  const size_t length = w.written() - start;
+  if (finding.stack_epoch == 0 || length > StackText{}.text.size()) return;
+  StackText& entry = cache.insert(event.frames.data(), finding.frame_count, finding.stack_epoch);
+  entry.length = static_cast<uint16_t>(length);
+  std::memcpy(entry.text.data(), w.written_at(start), length);
+}
+
 }  // namespace
 
 // Field order and spelling are the schema (docs/agent-schema.md); the golden
@@ -220,15 +264,7 @@ void format_native(std::string& out, const Finding& finding, const FormatContext
     w.literal("\"},\"cpu\":");
     w.u64(event.cpu);
     w.literal(",\"stack\":[");
-    for (size_t i = 0; i < finding.frame_count; ++i) frame(w, finding.frames[i], event.frames[i]);
-    w.close(']');
-    w.literal(",\"culprit\":");
-    if (finding.culprit_frame >= 0) {
-      const auto index = static_cast<size_t>(finding.culprit_frame);
-      frame(w, finding.frames[index], event.frames[index]);
-    } else {
-      w.literal("null,");
-    }
+    stack_and_culprit(w, finding);
     if (event.type == EventType::kMonitorRecord) {
       std::string text;  // rare: only on kernels with the guest patches
       monitor_object(text, event);

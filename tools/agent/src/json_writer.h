@@ -138,6 +138,10 @@ class Writer {
     return p_;
   }
   void advance(size_t size) { p_ += size; }
+  // How much this writer has written, and where (valid until the next write):
+  // for a caller keeping a piece of the record to replay it later.
+  size_t written() const { return static_cast<size_t>(p_ - begin_); }
+  const char* written_at(size_t position) const { return begin_ + position; }
 
  private:
   static constexpr size_t kInitialRoom = 4096;

@@ -102,6 +102,7 @@ void Pipeline::finish(uint64_t now_ns) {
 }
 
 void Pipeline::reopen() {
+  classifier_.clear_caches();
   for (auto& output : outputs_) output.transport->reopen();
 }
 

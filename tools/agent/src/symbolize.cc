@@ -7,6 +7,7 @@
 namespace vg::agent {
 
 bool RuntimeMap::add_module(const Module& module) {
+  ++generation_;
   remove_module(module.name.data(), module.name_length);
   if (modules_.size() >= kMaxModules) {
     return false;
@@ -16,6 +17,7 @@ bool RuntimeMap::add_module(const Module& module) {
 }
 
 void RuntimeMap::remove_module(const char* name, uint8_t name_length) {
+  ++generation_;
   std::erase_if(modules_, [&](const Module& m) {
     return m.name_length == name_length && std::memcmp(m.name.data(), name, name_length) == 0;
   });
@@ -36,6 +38,7 @@ const RuntimeMap::Module* RuntimeMap::find_module(uint64_t address, bool* in_ini
 }
 
 void RuntimeMap::add_code(const Code& code) {
+  ++generation_;
   remove_code(code.base);
   if (code_.size() >= kMaxCode) {
     code_.erase(code_.begin());
@@ -44,6 +47,7 @@ void RuntimeMap::add_code(const Code& code) {
 }
 
 void RuntimeMap::remove_code(uint64_t base) {
+  ++generation_;
   std::erase_if(code_, [&](const Code& c) { return c.base == base; });
 }
 

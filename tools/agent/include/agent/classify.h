@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "agent/finding.h"
+#include "agent/stack_cache.h"
 #include "agent/symbolize.h"
 
 namespace vg::agent {
@@ -27,11 +29,24 @@ class Classifier {
   // Classifies and symbolizes one event. Module loads, unloads and trampoline
   // creations also update the runtime map, so later events resolve into them.
   Finding classify(const Event& event);
+  // Forgets the cached stack symbols (SIGHUP; the runtime map's changes are
+  // noticed without it).
+  void clear_caches();
+
+  // The symbols of one distinct stack, kept so that a repeated call chain is
+  // symbolized once.
+  struct StackSymbols {
+    std::array<Symbol, kMaxFrames> frames{};
+    int8_t culprit_frame = -1;
+  };
+  static constexpr size_t kStackCacheEntries = 256;
+  using StackSymbolCache = StackCache<StackSymbols, kStackCacheEntries>;
 
  private:
   void classify_text_patch(Finding& finding) const;
   void classify_text_poke(Finding& finding) const;
   void classify_monitor(Finding& finding) const;
+  void symbolize_stack(Finding& finding);
   bool frames_contain(const Finding& finding, const char* const* names, size_t count) const;
   // True if `bytes[0..length)` equals an allowed encoding of `site`, or (for
   // partial writes) a slice of one starting at `skip`.
@@ -40,6 +55,11 @@ class Classifier {
   const Symbolizer& symbolizer_;
   RuntimeMap& runtime_;
   ClassifierOptions options_;
+  // About 200 KiB, on the heap. The epoch changes with the runtime map's
+  // generation; the symbolizer (and its policy) is fixed for our lifetime.
+  std::unique_ptr<StackSymbolCache> stacks_;
+  uint64_t stack_epoch_ = 0;
+  uint64_t seen_generation_ = 0;
 };
 
 }  // namespace vg::agent

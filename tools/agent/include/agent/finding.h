@@ -65,7 +65,11 @@ struct Finding {
   const char* object_name = nullptr;               // its name, borrowed from the policy
   uint8_t frame_count = 0;
   std::array<Symbol, kMaxFrames> frames{};
-  int8_t culprit_frame = -1;     // first frame outside the kernel image
+  int8_t culprit_frame = -1;  // first frame outside the kernel image
+  // The epoch `frames` were symbolized under (stack_cache.h): findings with
+  // the same raw frames and epoch have the same symbols, so formatters may
+  // reuse their text. 0: not known (never cached).
+  uint64_t stack_epoch = 0;
   bool has_call_target = false;  // the bytes are a call/jmp rel32
   uint64_t call_target = 0;
   Symbol call_target_symbol;

@@ -49,10 +49,14 @@ class RuntimeMap {
   void remove_code(uint64_t base);
   const Code* find_code(uint64_t address) const;
   size_t module_count() const { return modules_.size(); }
+  // Changes whenever a module or code region is added or removed: answers
+  // derived from the map (cached stack symbols) are stale once it moved.
+  uint64_t generation() const { return generation_; }
 
  private:
   std::vector<Module> modules_;  // few enough for a linear scan (text and init text ranges)
   std::vector<Code> code_;
+  uint64_t generation_ = 0;
 };
 
 enum class Space : uint8_t { kNone, kKernel, kModule, kRuntimeCode };
