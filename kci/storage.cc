@@ -20,6 +20,7 @@ Service::Service(monitor::TelemetryRing& ring, Storage& storage) : ring_(ring), 
     slot.used = false;
     slot.generation = 0;
   }
+  for (ArmedProbe& probe : storage_.probes) probe.state = ProbeState::kFree;
 }
 
 Service::~Service() = default;

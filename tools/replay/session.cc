@@ -341,8 +341,8 @@ void Session::replay_patches(const Event& event, const std::vector<PatchBytes>& 
     } else {
       cause = fp_cause(record, culprit);
       // The driver's kprobe phase arms a kprobe inside a function (an int3,
-      // later a jmp to its detour): no patch site, refused by design
-      // (docs/kci.md, "Restoring original bytes").
+      // later a jmp to its detour): no patch site, refused unless the policy
+      // has kFlagKprobesAllowed (docs/kci.md, "kprobes").
       if (trace_->phases[event.phase] == "kprobe" && record != nullptr &&
           (record->detail & 0xffff) == static_cast<uint32_t>(kci::DenyReason::kNotASite))
         cause = "kprobe at an instruction that is not a patch site (refused by design)";

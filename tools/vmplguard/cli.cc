@@ -52,6 +52,7 @@ int analyze(const AnalyzeOptions& options, const Backend& backend, const Termina
   request.jobs = choose_jobs(options, terminal);
   request.module_digests = options.module_hashes;
   request.allow_bpf_jit = options.allow_bpf_jit;
+  request.allow_kprobes = options.allow_kprobes;
   auto result = backend.analyze(request, progress);
   progress.finish();
   if (!result.ok()) {

@@ -31,6 +31,7 @@ struct AnalyzeRequest {
   // For the policy: allowlisted module digests and header flags.
   std::vector<std::pair<std::string, std::array<uint8_t, 32>>> module_digests;
   bool allow_bpf_jit = false;
+  bool allow_kprobes = false;
 };
 
 struct AnalyzeOutput {

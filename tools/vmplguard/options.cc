@@ -43,6 +43,8 @@ const char* const kAnalyzeHelp =
     "                          allowlist a module whose text (as loaded, after\n"
     "                          relocation) has this SHA-256; repeatable\n"
     "  --allow-bpf-jit         let the kernel map BPF JIT images executable\n"
+    "  --allow-kprobes         let the kernel arm kprobes inside functions outside\n"
+    "                          the trusted region\n"
     "  -q, --quiet             no progress; the text report shows findings only\n"
     "  -v, --verbose           progress even when standard error is not a\n"
     "                          terminal, and stage timings\n"
@@ -180,6 +182,8 @@ Result<Command, std::string> parse_analyze(const std::vector<std::string>& args)
       options.module_hashes.push_back(VG_TRY(parse_module_hash(value)));
     } else if (cursor.take("--allow-bpf-jit")) {
       options.allow_bpf_jit = true;
+    } else if (cursor.take("--allow-kprobes")) {
+      options.allow_kprobes = true;
     } else if (cursor.take("--quiet", "-q")) {
       options.quiet = true;
     } else if (cursor.take("--verbose", "-v")) {

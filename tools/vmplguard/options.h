@@ -29,6 +29,7 @@ struct AnalyzeOptions {
   // provisioning step's allowlist (docs/replay.md, "Modules").
   std::vector<std::pair<std::string, std::array<uint8_t, 32>>> module_hashes;
   bool allow_bpf_jit = false;
+  bool allow_kprobes = false;  // --allow-kprobes
 };
 
 struct PolicyShowOptions {

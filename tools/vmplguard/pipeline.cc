@@ -112,6 +112,7 @@ Result<AnalyzeOutput, Diagnostic> run_pipeline(const AnalyzeRequest& request, Pr
     analyzer::PolicyOptions policy_options;
     policy_options.module_digests = request.module_digests;
     if (request.allow_bpf_jit) policy_options.flags |= policy::kFlagBpfJitAllowed;
+    if (request.allow_kprobes) policy_options.flags |= policy::kFlagKprobesAllowed;
     auto built = analyzer::build_policy(analysis, policy_options);
     analysis.objects = all_objects;
     if (!built.ok()) return Err{image->error("cannot build a policy: " + built.error())};

@@ -66,6 +66,7 @@ std::string flags_text(uint32_t flags) {
   add(policy::kFlagModulesAllowed, "modules_allowed");
   add(policy::kFlagModulesUnrestricted, "modules_unrestricted");
   add(policy::kFlagBpfJitAllowed, "bpf_jit_allowed");
+  add(policy::kFlagKprobesAllowed, "kprobes_allowed");
   return text.empty() ? "none" : text;
 }
 

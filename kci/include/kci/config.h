@@ -36,6 +36,9 @@ inline constexpr uint32_t kMaxCriticalObjects = 256;  // policy objects KCI keep
 inline constexpr uint32_t kMaxWatched = 256;          // watched objects and fragments of locked ones
 inline constexpr uint32_t kMaxMediatedObjectBytes = 4096;
 inline constexpr uint32_t kMaxRingPages = 256;
+// kprobes KCI lets the kernel arm at non-sites (kFlagKprobesAllowed); the
+// 257th is refused until one is disarmed.
+inline constexpr uint32_t kMaxArmedProbes = 256;
 
 // Violations after which the guest is stopped rather than faulted again: a
 // kernel that keeps hitting protected memory is looping on an attack or a

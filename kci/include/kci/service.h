@@ -108,6 +108,20 @@ struct ImageSlot {
   uint64_t pages[kMaxPagesPerImage];  // GPAs, sorted, for O(log n) lookups in violations
 };
 
+// A kprobe KCI let the kernel arm at an instruction boundary of an untrusted
+// function (kci/kprobes.cc). `state` 0 marks a free entry.
+enum class ProbeState : uint8_t {
+  kFree = 0,
+  kArmed,         // int3 over the first byte; original[0] known
+  kOptimized,     // jmp rel32 into an admitted out-of-line image; original[0..4] known
+  kUnoptimizing,  // int3 over the jmp's first byte, its rel32 still in place
+};
+struct ArmedProbe {
+  uint32_t offset;  // from _text
+  ProbeState state;
+  uint8_t original[5];
+};
+
 // A range whose contents KCI compares with a baseline at every entry: watched
 // objects, and the parts of locked objects that share a page with other data.
 struct WatchedRange {
@@ -125,6 +139,7 @@ struct Storage {
   alignas(8) uint8_t policy[2][kPolicyBufferBytes];
   ImageSlot images[kMaxModules];
   WatchedRange watched[kMaxWatched];
+  ArmedProbe probes[kMaxArmedProbes];
 };
 
 // The image's single Storage.
@@ -206,6 +221,11 @@ class Service {
   void baseline_watched();
   // text_patch.cc
   CallOutcome text_patch(uint32_t vcpu, const CallArgs& args);
+  // kprobes.cc: a single-entry patch at a non-site; true (and the probe
+  // table updated) if it is a kprobe step the policy allows.
+  bool kprobe_patch(uint64_t offset, const vg_patch_entry& entry);
+  bool is_instruction_boundary(const policy::Function& function, uint64_t offset) const;
+  ArmedProbe* find_probe(uint64_t offset) const;
   // images.cc
   CallOutcome register_module(uint32_t vcpu, const CallArgs& args);
   CallOutcome unregister_image(uint32_t vcpu, const CallArgs& args);

@@ -35,6 +35,10 @@ enum HeaderFlags : uint32_t {
   kFlagModulesUnrestricted = 1u << 1,
   // The kernel may map BPF JIT images executable (through the monitor).
   kFlagBpfJitAllowed = 1u << 2,
+  // The kernel may arm kprobes inside functions outside the trusted region
+  // (int3 at an instruction boundary, optimized to a jmp into an admitted
+  // out-of-line image, then restored); docs/kci.md, "kprobes".
+  kFlagKprobesAllowed = 1u << 3,
 };
 
 struct FileHeader {
