@@ -39,7 +39,7 @@ enum vgp_type {
   VGP_WRITE_CR4 = 8,       /* native_write_cr4(value) */
   VGP_BPF_JIT_ALLOC = 9,   /* bpf_jit_binary_pack_alloc(proglen) */
   VGP_KSYMBOL = 10,        /* perf_event_ksymbol: out-of-line code (un)registered */
-  VGP_MONITOR_RECORD = 11, /* vmplguard:violation / vmplguard:request record */
+  VGP_MONITOR_RECORD = 11, /* vmplguard:vmplguard_violation / _request record */
   VGP_TYPE_MAX = 11,
 };
 
@@ -56,7 +56,7 @@ enum vgp_origin {
 /* Flags. */
 #define VGP_FLAG_FENTRY 0x1u      /* produced by an fentry/fexit/tp_btf program */
 #define VGP_FLAG_BYTES_FAULT 0x2u /* the new bytes could not be read */
-#define VGP_FLAG_REQUEST 0x4u     /* monitor record came from vmplguard:request */
+#define VGP_FLAG_REQUEST 0x4u     /* monitor record came from vmplguard:vmplguard_request */
 #define VGP_FLAG_UNREGISTER 0x8u  /* VGP_KSYMBOL: the code is going away */
 
 struct vgp_event {
