@@ -12,7 +12,6 @@ namespace {
 
 using policy::kX86Nops;
 
-
 size_t nop_max(KernelLayout layout) {
   return layout == KernelLayout::kLinux61 ? 8 : policy::kX86NopMax;
 }

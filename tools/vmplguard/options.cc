@@ -142,10 +142,12 @@ Result<unsigned, std::string> parse_jobs(const std::string& text) {
 }
 
 // NAME=SHA256: a module name as the kernel reports it and 64 hex digits.
-Result<std::pair<std::string, std::array<uint8_t, 32>>, std::string> parse_module_hash(const std::string& text) {
+Result<std::pair<std::string, std::array<uint8_t, 32>>, std::string> parse_module_hash(
+    const std::string& text) {
   const size_t equals = text.find('=');
   const std::string bad = "--module-hash: '" + text + "' is not NAME=SHA256 (64 hex digits)";
-  if (equals == std::string::npos || equals == 0 || equals > 55 || text.size() - equals - 1 != 64) return Err{bad};
+  if (equals == std::string::npos || equals == 0 || equals > 55 || text.size() - equals - 1 != 64)
+    return Err{bad};
   std::array<uint8_t, 32> digest{};
   for (size_t i = 0; i < 64; ++i) {
     const char c = text[equals + 1 + i];

@@ -8,12 +8,11 @@
 #pragma once
 
 #include <array>
-#include <utility>
-
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "analyzer/diagnostic.h"

@@ -37,7 +37,8 @@ World::World(const KernelDescription& kernel, Path path) : kernel_(kernel) {
   guest_ = std::make_unique<simguest::SimGuest>(layout, path);
   // The kernel's control state as Linux leaves it at boot; the monitor pins
   // it when the kernel registers.
-  if (path == Path::kMonitor) guest_->set_boot_registers(text_va(0x800) /* entry_SYSCALL_64 */, text_va(0x100));
+  if (path == Path::kMonitor)
+    guest_->set_boot_registers(text_va(0x800) /* entry_SYSCALL_64 */, text_va(0x100));
 }
 
 World::~World() = default;

@@ -43,8 +43,9 @@ void monitor_object(std::string& out, const Event& event) {
   json::field_hex(out, "gpa", record.gpa);
   json::field_u64(out, "detail", record.detail);
   json::field_hex(out, "value", record.value);
-  json::field(out, "tracepoint",
-              event.from_request_tracepoint ? "vmplguard:vmplguard_request" : "vmplguard:vmplguard_violation");
+  json::field(
+      out, "tracepoint",
+      event.from_request_tracepoint ? "vmplguard:vmplguard_request" : "vmplguard:vmplguard_violation");
   json::close(out, '}');
   out.push_back(',');
 }
