@@ -163,6 +163,7 @@ CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
       // kprobes.cc: only a batch of one, so that the probe table it updates
       // now is never left ahead of a batch a later entry refuses.
       if (header.count == 1 && kprobe_patch(offset, entry)) {
+        targets[i] = (layout_.text_gpa + offset).raw();
         site_offsets[i] = static_cast<uint32_t>(offset);
         continue;
       }

@@ -316,6 +316,23 @@ void Session::replay_patches(const Event& event, const std::vector<PatchBytes>& 
     const std::vector<vg_record> records = drain();
     if (result == VG_RESULT_SUCCESS) {
       stats.sites_patched += count;
+      // An allowed patch must have landed: the monitor said yes and wrote.
+      for (const PatchBytes& patch : chunk) {
+        uint8_t now[kMaxPatchBytes];
+        const uint64_t ool = out_of_line_gpa(patch.va, patch.length);
+        if (in_image(patch.va, patch.length))
+          guest_->read(image_gpa(patch.va - image_.link_text), now, patch.length);
+        else if (ool != 0)
+          guest_->read(Gpa(ool), now, patch.length);
+        else
+          continue;
+        if (std::memcmp(now, patch.new_bytes.data(), patch.length) != 0) {
+          report_.allowed_not_written += 1;
+          if (report_.notes.size() < 40)
+            report_.notes.push_back(run_ + ": " + trace_->file + ":" + std::to_string(patch.line) +
+                                    ": allowed, but the text at " + hex_va(patch.va) + " is not the new bytes");
+        }
+      }
       continue;
     }
     denied = true;

@@ -133,6 +133,9 @@ std::string summary_text(const ReplayReport& report, const RunFacts& facts) {
   if (report.trace_mismatches != 0)
     out += "\ntrace OLD bytes differing from the replayed text: " + std::to_string(report.trace_mismatches) +
            "\n";
+  if (report.allowed_not_written != 0)
+    out += "\nALLOWED BUT NOT WRITTEN (a monitor bug; fails the replay): " +
+           std::to_string(report.allowed_not_written) + "\n";
   if (report.unmodelled_writes != 0)
     out += "patches outside the kernel image and every mapped module/JIT image (not modelled): " +
            std::to_string(report.unmodelled_writes) + "\n";
@@ -199,6 +202,7 @@ std::string summary_json(const ReplayReport& report, const RunFacts& facts) {
 }
 
 int summary_status(const ReplayReport& report) {
+  if (report.allowed_not_written != 0) return 1;
   for (const PhaseStats& p : report.phases)
     if (p.attacks_missed != 0) return 1;
   for (const auto& [cause, n] : report.false_positive_causes)

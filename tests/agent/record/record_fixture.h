@@ -80,7 +80,7 @@ inline vgt_chunk chunk_of(uint64_t sequence, uint32_t index, const std::vector<u
   chunk.sequence = sequence;
   chunk.index = index;
   chunk.length = static_cast<uint32_t>(data.size());
-  std::memcpy(chunk.data, data.data(), data.size());
+  if (!data.empty()) std::memcpy(chunk.data, data.data(), data.size());
   return chunk;
 }
 

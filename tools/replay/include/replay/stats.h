@@ -63,6 +63,7 @@ struct ReplayReport {
   std::vector<std::string> notes;
   uint64_t trace_mismatches = 0;   // OLD bytes that differ from the replayed text
   uint64_t unmodelled_writes = 0;  // patches outside the image and every mapped module/JIT image
+  uint64_t allowed_not_written = 0;  // patches the monitor allowed whose bytes did not land (a monitor bug)
 };
 
 }  // namespace vg::replay
