@@ -330,7 +330,8 @@ void Session::replay_patches(const Event& event, const std::vector<PatchBytes>& 
           report_.allowed_not_written += 1;
           if (report_.notes.size() < 40)
             report_.notes.push_back(run_ + ": " + trace_->file + ":" + std::to_string(patch.line) +
-                                    ": allowed, but the text at " + hex_va(patch.va) + " is not the new bytes");
+                                    ": allowed, but the text at " + hex_va(patch.va) +
+                                    " is not the new bytes");
         }
       }
       continue;
@@ -457,37 +458,51 @@ void Session::replay_module_free(const Event& event, PhaseStats& stats) {
         "UNREGISTER_MODULE refused");
 }
 
-void Session::replay_jit(const Event& event, bool hostile, PhaseStats& stats) {
-  const uint64_t first = event.va & ~(kPageSize4K - 1);
-  const uint64_t pages64 = (event.va + event.size - first + kPageSize4K - 1) / kPageSize4K;
+// Admits out-of-line code at [va, va + size) with BPF_JIT_MAP, as the guest
+// patches would, on pages taken from the replay guest's pool; maps it for
+// later patches under `name`. One round trip.
+Session::Admission Session::admit_out_of_line(uint64_t va, uint64_t size, const std::string& name,
+                                              PhaseStats& stats) {
+  Admission admission;
+  const uint64_t first = va & ~(kPageSize4K - 1);
+  const uint64_t pages64 = (va + size - first + kPageSize4K - 1) / kPageSize4K;
   stats.round_trips += 1;
   stats.patch_entries += 1;
-  bool denied = true;
-  std::string why = "JIT image over the monitor's page limit";
-  if (pages64 <= kci::kMaxBpfJitPages) {
-    const uint32_t pages = static_cast<uint32_t>(pages64);
-    const uint64_t gpa = take_pages(pages);
-    if (gpa == 0) {
-      why = "replay guest out of free pages";
-    } else {
-      vg_bpf_jit request{};
-      request.image_va = first;
-      request.image_gpa = gpa;
-      request.pages = pages;
-      const kci::CallOutcome outcome = guest_->call_with(VG_CALL_BPF_JIT_MAP, &request, sizeof(request));
-      const std::vector<vg_record> records = drain();
-      denied = outcome.result != VG_RESULT_SUCCESS;
-      if (!denied) mapped_.push_back({first, uint64_t{pages} * kPageSize4K, gpa, "bpf_jit"});
-      if (denied) {
-        char text[32];
-        std::snprintf(text, sizeof(text), "result %#x: ", outcome.result);
-        why = text + describe_record(*this, last_denial(records));
-        give_pages(gpa, pages);
-      }
-    }
+  if (pages64 > kci::kMaxBpfJitPages) {
+    admission.why = "over the monitor's JIT page limit";
+    return admission;
   }
-  count(stats, hostile, denied, "jit line " + std::to_string(event.line) + ": " + why,
-        "JIT image refused: " + why);
+  const uint32_t pages = static_cast<uint32_t>(pages64);
+  const uint64_t gpa = take_pages(pages);
+  if (gpa == 0) {
+    admission.why = "replay guest out of free pages";
+    return admission;
+  }
+  vg_bpf_jit request{};
+  request.image_va = first;
+  request.image_gpa = gpa;
+  request.pages = pages;
+  const kci::CallOutcome outcome = guest_->call_with(VG_CALL_BPF_JIT_MAP, &request, sizeof(request));
+  const std::vector<vg_record> records = drain();
+  if (outcome.result != VG_RESULT_SUCCESS) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "result %#x: ", outcome.result);
+    admission.why = text + describe_record(*this, last_denial(records));
+    give_pages(gpa, pages);
+    return admission;
+  }
+  mapped_.push_back({first, uint64_t{pages} * kPageSize4K, gpa, name});
+  admission.admitted = true;
+  admission.handle = outcome.rcx;
+  admission.gpa = gpa;
+  admission.pages = pages;
+  return admission;
+}
+
+void Session::replay_jit(const Event& event, bool hostile, PhaseStats& stats) {
+  const Admission admission = admit_out_of_line(event.va, event.size, "bpf_jit", stats);
+  count(stats, hostile, !admission.admitted, "jit line " + std::to_string(event.line) + ": " + admission.why,
+        "JIT image refused: " + admission.why);
 }
 
 // Trampolines and other out-of-line code: a kernel with the guest patches
@@ -510,37 +525,12 @@ void Session::replay_out_of_line(const Event& event, PhaseStats& stats) {
           "out-of-line code release refused");
     return;
   }
-  const uint64_t first = event.va & ~(kPageSize4K - 1);
-  const uint64_t pages64 = (event.va + event.size - first + kPageSize4K - 1) / kPageSize4K;
-  stats.round_trips += 1;
-  stats.patch_entries += 1;
-  std::string why = "over the monitor's JIT page limit";
-  bool denied = true;
-  if (pages64 <= kci::kMaxBpfJitPages) {
-    const uint32_t pages = static_cast<uint32_t>(pages64);
-    const uint64_t gpa = take_pages(pages);
-    if (gpa == 0) {
-      why = "replay guest out of free pages";
-    } else {
-      vg_bpf_jit request{};
-      request.image_va = first;
-      request.image_gpa = gpa;
-      request.pages = pages;
-      const kci::CallOutcome outcome = guest_->call_with(VG_CALL_BPF_JIT_MAP, &request, sizeof(request));
-      const std::vector<vg_record> records = drain();
-      denied = outcome.result != VG_RESULT_SUCCESS;
-      if (denied) {
-        why = describe_record(*this, last_denial(records));
-        give_pages(gpa, pages);
-      } else {
-        out_of_line_[key] = {outcome.rcx, {gpa, pages}};
-        mapped_.push_back({first, uint64_t{pages} * kPageSize4K, gpa, event.ool_kind + " " + event.name});
-      }
-    }
-  }
-  count(stats, false, denied,
-        "ksymbol register " + event.name + " line " + std::to_string(event.line) + ": " + why,
-        "out-of-line code refused: " + why);
+  const Admission admission =
+      admit_out_of_line(event.va, event.size, event.ool_kind + " " + event.name, stats);
+  if (admission.admitted) out_of_line_[key] = {admission.handle, {admission.gpa, admission.pages}};
+  count(stats, false, !admission.admitted,
+        "ksymbol register " + event.name + " line " + std::to_string(event.line) + ": " + admission.why,
+        "out-of-line code refused: " + admission.why);
 }
 
 void Session::replay_cr(const Event& event, bool hostile, PhaseStats& stats) {

@@ -78,6 +78,13 @@ class Session {
   void replay_module(const Event& event, bool hostile, PhaseStats& stats);
   void replay_module_free(const Event& event, PhaseStats& stats);
   void replay_jit(const Event& event, bool hostile, PhaseStats& stats);
+  struct Admission {
+    bool admitted = false;
+    std::string why;  // when refused
+    uint64_t handle = 0, gpa = 0;
+    uint32_t pages = 0;
+  };
+  Admission admit_out_of_line(uint64_t va, uint64_t size, const std::string& name, PhaseStats& stats);
   void replay_cr(const Event& event, bool hostile, PhaseStats& stats);
   void replay_out_of_line(const Event& event, PhaseStats& stats);
   std::map<std::string, std::pair<uint64_t, std::pair<uint64_t, uint32_t>>>
