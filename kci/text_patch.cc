@@ -117,10 +117,8 @@ CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
   // (16 + 127 * 32 = 4080 bytes); vg_patch_entry needs 8-byte alignment,
   // which `copy` and the 16-byte header give.
   const auto* entries = reinterpret_cast<const vg_patch_entry*>(copy + sizeof(vg_patch_batch));
-  // Where each validated entry goes: its GPA, and its text offset for the
-  // record (~0u for out-of-line code, which has none).
+  // Where each validated entry goes: its GPA.
   uint64_t targets[VG_PATCH_MAX_ENTRIES];
-  uint32_t site_offsets[VG_PATCH_MAX_ENTRIES];
 
   Denial denial;
   for (uint32_t i = 0; i < header.count && denial.reason == DenyReason::kNone; ++i) {
@@ -146,7 +144,6 @@ CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
         break;
       }
       targets[i] = gpa;
-      site_offsets[i] = ~0u;
       continue;
     }
     const policy::Region* region = policy_.find_region(offset);
@@ -164,7 +161,6 @@ CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
       // now is never left ahead of a batch a later entry refuses.
       if (header.count == 1 && kprobe_patch(offset, entry)) {
         targets[i] = (layout_.text_gpa + offset).raw();
-        site_offsets[i] = static_cast<uint32_t>(offset);
         continue;
       }
       denial.reason = DenyReason::kNotASite;
@@ -184,7 +180,6 @@ CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
       break;
     }
     targets[i] = (layout_.text_gpa + offset).raw();
-    site_offsets[i] = static_cast<uint32_t>(offset);
   }
 
   if (denial.reason != DenyReason::kNone) {
@@ -210,8 +205,12 @@ CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
     if (entry.length > 1) (void)hal::write_guest(target + 1, entry.bytes + 1, entry.length - 1u);
     (void)hal::write_guest(target, entry.bytes, 1);
   }
-  emit(VG_KIND_PATCH_APPLIED, VG_VERDICT_ALLOWED, vcpu, 0, entries[0].address, targets[0], site_offsets[0],
-       header.count, header.sequence);
+  // The record's policy offset is the first entry's text offset (~0u for
+  // out-of-line code, which has none).
+  const uint64_t first_offset = entries[0].address - layout_.text_va;
+  emit(VG_KIND_PATCH_APPLIED, VG_VERDICT_ALLOWED, vcpu, 0, entries[0].address, targets[0],
+       first_offset < layout_.size ? static_cast<uint32_t>(first_offset) : ~0u, header.count,
+       header.sequence);
   return {VG_RESULT_SUCCESS};
 }
 

@@ -3,7 +3,7 @@
  * XEN_ELFNOTE_PHYS32_ENTRY note, in 32-bit protected mode with paging off,
  * EBX holding the physical address of struct hvm_start_info.
  *
- * This stub builds 4-level page tables (identity and higher half, 2 MiB
+ * This boot code builds 4-level page tables (identity and higher half, 2 MiB
  * pages over the first GiB), enters long mode, switches to the monitor
  * stack, clears .bss and calls vg_image_main(start_info).
  *
