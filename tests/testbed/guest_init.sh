@@ -12,6 +12,8 @@ mkdir -p /out
 hostname vgtestbed
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 T=/sys/kernel/tracing
+TAG=VGTB
+. /bin/guest_actions.sh
 step() { echo "VGTB-STEP $1"; }
 
 step agent-start
@@ -25,19 +27,10 @@ while [ ! -f /tmp/ready ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
 sleep 1
 
 step static-key
-echo 1 > /proc/sys/kernel/sched_schedstats
-sleep 0.5
-echo 0 > /proc/sys/kernel/sched_schedstats
-sleep 0.5
+act_static_key
 
 step ftrace
-echo ksys_sync > $T/set_ftrace_filter
-echo function > $T/current_tracer
-sync
-sleep 0.5
-echo nop > $T/current_tracer
-echo > $T/set_ftrace_filter
-sleep 0.5
+act_ftrace
 
 step kprobe
 echo 'p:vgtb_probe do_sys_openat2' > $T/kprobe_events
@@ -48,16 +41,10 @@ echo '-:vgtb_probe' >> $T/kprobe_events
 sleep 0.5
 
 step module
-for m in $(cat /modules/order); do insmod /modules/$m.ko || echo "VGTB-ERROR insmod $m"; done
-sleep 0.3
-for m in $(cat /modules/unload-order); do rmmod $m || echo "VGTB-ERROR rmmod $m"; done
-sleep 0.5
+act_modules
 
 step attack
-insmod /modules/vg_attack.ko || echo "VGTB-ERROR insmod vg_attack"
-sleep 0.5
-rmmod vg_attack
-sleep 1
+act_attack
 
 step metrics
 wget -q -O /out/metrics.txt http://127.0.0.1:9464/metrics || echo "VGTB-ERROR metrics scrape"

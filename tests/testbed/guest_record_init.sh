@@ -14,6 +14,8 @@ mount -t tracefs tracefs /sys/kernel/tracing
 mount -t tmpfs tmpfs /tmp
 mkdir -p /out
 T=/sys/kernel/tracing
+TAG=VGREC
+. /bin/guest_actions.sh
 CTL=/tmp/vg.ctl
 step() { echo "VGREC-STEP $1"; }
 
@@ -48,19 +50,10 @@ start_agent /out/benign.vgtrace --boot-baseline /tmp/boot-text.bin --boot-sites 
 rm -f /tmp/boot-text.bin /tmp/boot-sites.txt
 
 phase static-key
-echo 1 > /proc/sys/kernel/sched_schedstats
-sleep 0.5
-echo 0 > /proc/sys/kernel/sched_schedstats
-sleep 0.5
+act_static_key
 
 phase ftrace
-echo ksys_sync > $T/set_ftrace_filter
-echo function > $T/current_tracer
-sync
-sleep 0.5
-echo nop > $T/current_tracer
-echo > $T/set_ftrace_filter
-sleep 0.5
+act_ftrace
 
 # Two kprobes: one on the function's ftrace site (an ftrace batch), one
 # inside it (an int3, optimized into a jmp after a few jiffies).
@@ -79,10 +72,7 @@ echo '-:vgrec_int3' >> $T/kprobe_events
 sleep 0.5
 
 phase module
-for m in $(cat /modules/order); do insmod /modules/$m.ko || echo "VGREC-ERROR insmod $m"; done
-sleep 0.3
-for m in $(cat /modules/unload-order); do rmmod $m || echo "VGREC-ERROR rmmod $m"; done
-sleep 0.5
+act_modules
 
 phase bpf-jit
 /bin/testbed-jit-load || echo "VGREC-ERROR jit load"
@@ -93,10 +83,7 @@ stop_agent
 step record-attack
 start_agent /out/attack.vgtrace
 phase attack
-insmod /modules/vg_attack.ko || echo "VGREC-ERROR insmod vg_attack"
-sleep 0.5
-rmmod vg_attack
-sleep 1
+act_attack
 stop_agent
 
 for f in benign.vgtrace attack.vgtrace; do

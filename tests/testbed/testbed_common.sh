@@ -61,6 +61,7 @@ tb_root() {  # tb_root DIR AGENT INIT: busybox, the agent as /bin/vmplguard-agen
   for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -sf busybox $R/bin/$applet; done
   cp "$2" $R/bin/vmplguard-agent
   cp "$3" $R/init
+  cp "$HERE/guest_actions.sh" $R/bin/guest_actions.sh
   for m in $MODULES; do
     deps=$(modinfo -F depends "$(find "$MODDIR" -name "$m.ko*" | head -n1)" | tr ',' ' ')
     for d in $deps $m; do
