@@ -111,6 +111,13 @@ bool Classifier::site_accepts(const policy::Site& site, const uint8_t* bytes, si
   return false;
 }
 
+// A write outside the image that no rule explains: module text or memory the
+// agent knows nothing of. Neither is judged: the policy does not cover them.
+void Classifier::mark_unverified_outside_image(Finding& finding, uint64_t address) const {
+  finding.verdict = Verdict::kUnverified;
+  finding.reason = runtime_.find_module(address) != nullptr ? Reason::kModuleText : Reason::kUnknownMemory;
+}
+
 void Classifier::classify_text_patch(Finding& finding) const {
   const Event& event = finding.event;
   if (event.length >= 5 && (event.bytes[0] == kCallOpcode || event.bytes[0] == kJmpOpcode)) {
@@ -140,12 +147,8 @@ void Classifier::classify_text_patch(Finding& finding) const {
                 frames_contain(finding, kBpfTrampolineWriters, std::size(kBpfTrampolineWriters)))) {
       finding.verdict = Verdict::kAllowed;
       finding.reason = Reason::kSiteBpfTrampoline;
-    } else if (runtime_.find_module(event.address) != nullptr) {
-      finding.verdict = Verdict::kUnverified;
-      finding.reason = Reason::kModuleText;
     } else {
-      finding.verdict = Verdict::kUnverified;
-      finding.reason = Reason::kUnknownMemory;
+      mark_unverified_outside_image(finding, event.address);
     }
     return;
   }
@@ -219,12 +222,8 @@ void Classifier::classify_text_poke(Finding& finding) const {
       finding.verdict = Verdict::kAllowed;
       finding.reason = code->kind == RuntimeMap::CodeKind::kFtrace ? Reason::kFtraceTrampolineUpdate
                                                                    : Reason::kSiteBpfTrampoline;
-    } else if (runtime_.find_module(event.address) != nullptr) {
-      finding.verdict = Verdict::kUnverified;
-      finding.reason = Reason::kModuleText;
     } else {
-      finding.verdict = Verdict::kUnverified;
-      finding.reason = Reason::kUnknownMemory;
+      mark_unverified_outside_image(finding, event.address);
     }
     return;
   }

@@ -44,6 +44,7 @@ class Classifier {
 
  private:
   void classify_text_patch(Finding& finding) const;
+  void mark_unverified_outside_image(Finding& finding, uint64_t address) const;
   void classify_text_poke(Finding& finding) const;
   void classify_monitor(Finding& finding) const;
   void symbolize_stack(Finding& finding);
