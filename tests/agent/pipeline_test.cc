@@ -176,6 +176,68 @@ TEST(Accounting, MonitorSequenceGapsAreCounted) {
   EXPECT_EQ(h.records.size(), 5u);
 }
 
+// A mixed stream in which order matters: module text is only known as such
+// once its load was seen, and its unload forgets it again.
+std::vector<Event> mixed_stream() {
+  const uint64_t module_base = 0xffffffffc0100000ull;
+  std::vector<Event> events;
+  for (int round = 0; round < 3; ++round) {
+    events.push_back(text_patch(at(0x110), {0x0f, 0x1f, 0x44, 0x00, 0x00}));
+    events.push_back(text_patch(at(0x104), {0xe8, 0xf7, 0x00, 0x00, 0x00}));  // call ftrace_caller
+    events.push_back(text_poke(at(0x310), {0x90}));
+    events.push_back(module_load("vg_mod", module_base, 0x2000));
+    events.push_back(text_poke(module_base + 0x10, {0xcc}, {module_base + 0x40, at(0x300)}));
+    Event unload = module_load("vg_mod", module_base, 0x2000);
+    unload.type = EventType::kModuleFree;
+    events.push_back(unload);
+    events.push_back(text_poke(module_base + 0x10, {0xcc}));
+    events.push_back(text_patch(at(0x120), {0xeb, 0x06}));
+    events.push_back(text_patch(at(0x400), {0x41}));
+  }
+  return events;
+}
+
+TEST(Batching, QueuedSamplesGiveTheSameRecordsInTheSameOrder) {
+  const auto events = mixed_stream();
+  ASSERT_GT(events.size(), Pipeline::kBatch);  // at least one full batch and a partial one
+  Harness one_by_one(0), batched(0);
+  for (const Event& event : events) one_by_one.feed(event, 1);
+  for (const Event& event : events) {
+    auto bytes = raw_sample(event);
+    batched.pipeline->queue_sample(ByteView{bytes.data(), bytes.size()}, 1);
+  }
+  // A full batch went out as it filled; the rest waits for the next tick.
+  EXPECT_EQ(batched.records.size(), events.size() / Pipeline::kBatch * Pipeline::kBatch);
+  batched.pipeline->tick(2);
+  ASSERT_EQ(batched.records.size(), one_by_one.records.size());
+  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(batched.records[i], one_by_one.records[i]) << i;
+  EXPECT_EQ(batched.metrics.exported(), events.size());
+}
+
+TEST(Batching, DecodeDropsAreCountedWhenQueuedAndFinishExportsWhatIsHeld) {
+  Harness h(0);
+  std::vector<uint8_t> garbage(sizeof(vgp_event), 0xab);
+  h.pipeline->queue_sample(ByteView{garbage.data(), garbage.size()}, 1);
+  EXPECT_EQ(h.metrics.dropped(DropStage::kDecode), 1u);
+  auto bytes = raw_sample(text_poke(at(0x310), {0x90}));
+  h.pipeline->queue_sample(ByteView{bytes.data(), bytes.size()}, 1);
+  EXPECT_TRUE(h.records.empty());
+  h.pipeline->finish(2);
+  ASSERT_EQ(h.records.size(), 2u);  // the event, then the loss report for the dropped sample
+  EXPECT_NE(h.records[0].find("\"reason\":\"not_a_site\""), std::string::npos);
+  EXPECT_NE(h.records[1].find("\"kind\":\"telemetry_loss\""), std::string::npos);
+  EXPECT_EQ(h.metrics.exported() + h.metrics.dropped_total(), 2u);
+}
+
+TEST(Batching, ReopenExportsQueuedEventsFirst) {
+  Harness h(0);
+  auto bytes = raw_sample(text_poke(at(0x310), {0x90}));
+  h.pipeline->queue_sample(ByteView{bytes.data(), bytes.size()}, 1);
+  EXPECT_TRUE(h.records.empty());
+  h.pipeline->reopen(2);
+  EXPECT_EQ(h.records.size(), 1u);
+}
+
 TEST(Signals, ReopenStartsANewFileAfterRotation) {
   const std::string path = ::testing::TempDir() + "/vg_agent_reopen.ndjson";
   std::remove(path.c_str());

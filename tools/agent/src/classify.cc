@@ -265,6 +265,16 @@ void Classifier::classify_monitor(Finding& finding) const {
   }
 }
 
+void Classifier::prefetch(const Event& event, unsigned step) const {
+  // The written address (site, function, object); a call or jmp written
+  // also has its target symbolized. Stack frames come from the stack cache.
+  symbolizer_.prefetch(event.address, step);
+  if (event.type == EventType::kTextPatch && event.length >= 5 &&
+      (event.bytes[0] == kCallOpcode || event.bytes[0] == kJmpOpcode)) {
+    symbolizer_.prefetch(event.address + 5 + static_cast<uint64_t>(int64_t{load_s32(&event.bytes[1])}), step);
+  }
+}
+
 Finding Classifier::classify(const Event& event) {
   Finding finding;
   finding.event = event;

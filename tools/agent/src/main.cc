@@ -287,7 +287,7 @@ int run(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   auto started = BpfProbes::start(
-      *stext, [&](ByteView sample) { pipeline.on_sample(sample, clock_ns(CLOCK_BOOTTIME)); });
+      *stext, [&](ByteView sample) { pipeline.queue_sample(sample, clock_ns(CLOCK_BOOTTIME)); });
   if (!started) {
     std::fprintf(stderr, "vmplguard-agent: %s\n", started.error().c_str());
     return 1;
@@ -315,7 +315,7 @@ int run(int argc, char** argv) {
     probes->poll(100);
     if (g_reopen) {
       g_reopen = 0;
-      pipeline.reopen();
+      pipeline.reopen(clock_ns(CLOCK_BOOTTIME));
     }
     sync_counters();
     pipeline.tick(clock_ns(CLOCK_BOOTTIME));

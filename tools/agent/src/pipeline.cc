@@ -23,6 +23,28 @@ void Pipeline::on_sample(ByteView sample, uint64_t now_ns) {
   on_event(*event, now_ns);
 }
 
+void Pipeline::queue_sample(ByteView sample, uint64_t now_ns) {
+  metrics_.add_received();
+  auto event = decode_probe_event(sample);
+  if (!event) {
+    metrics_.add_drop(DropStage::kDecode, 1);
+    return;
+  }
+  pending_[pending_count_++] = *event;
+  if (pending_count_ == kBatch) drain(now_ns);
+}
+
+void Pipeline::drain(uint64_t now_ns) {
+  const size_t count = pending_count_;
+  pending_count_ = 0;
+  if (count > 1) {
+    for (unsigned step = 0; step < Symbolizer::kPrefetchSteps; ++step) {
+      for (size_t i = 0; i < count; ++i) classifier_.prefetch(pending_[i], step);
+    }
+  }
+  for (size_t i = 0; i < count; ++i) on_event(pending_[i], now_ns);
+}
+
 void Pipeline::on_event(const Event& event, uint64_t now_ns) {
   if (event.type == EventType::kMonitorRecord) {
     // Sequence numbers start at 1 and strictly increase; a jump means the
@@ -71,6 +93,7 @@ void Pipeline::export_finding(Finding& finding) {
 }
 
 void Pipeline::tick(uint64_t now_ns) {
+  drain(now_ns);
   if (dedup_.enabled()) {
     dedup_.flush_expired(now_ns, [this](Finding& held) { export_finding(held); });
   }
@@ -95,13 +118,16 @@ void Pipeline::tick(uint64_t now_ns) {
 }
 
 void Pipeline::finish(uint64_t now_ns) {
+  drain(now_ns);
   dedup_.flush_all([this](Finding& held) { export_finding(held); });
   // A final loss report ignores the rate limit: it is the last word.
   loss_reported_once_ = false;
   tick(now_ns);
 }
 
-void Pipeline::reopen() {
+void Pipeline::reopen(uint64_t now_ns) {
+  // What arrived before the signal belongs in the file being rotated out.
+  drain(now_ns);
   classifier_.clear_caches();
   for (auto& output : outputs_) output.transport->reopen();
 }

@@ -149,6 +149,41 @@ const policy::Site* Symbolizer::site_at_or_before(uint32_t offset) const {
   return low == 0 ? nullptr : &sites[low - 1];
 }
 
+void Symbolizer::prefetch(uint64_t address, unsigned step) const {
+  const auto offset = text_offset(address);
+  if (!offset || mode_ != LookupMode::kIndexed) return;
+  switch (step) {
+    case 0:
+      __builtin_prefetch(&recent_[(*offset * 0x9e3779b1u) >> 22]);
+      functions_.prefetch_bucket(*offset);
+      sites_.prefetch_bucket(*offset);
+      return;
+    case 1:
+      functions_.prefetch_keys(*offset);
+      sites_.prefetch_keys(*offset);
+      return;
+    case 2:
+    case 3: {
+      const uint32_t function = functions_.last_at_or_below(*offset);
+      const uint32_t site = sites_.last_at_or_below(*offset);
+      if (step == 2) {
+        if (function != OffsetIndex::kNone) __builtin_prefetch(&function_info_[function]);
+        if (site != OffsetIndex::kNone) __builtin_prefetch(&policy_.sites()[site]);
+        return;
+      }
+      if (function != OffsetIndex::kNone) __builtin_prefetch(function_info_[function].name);
+      if (site != OffsetIndex::kNone) {
+        const policy::Site& record = policy_.sites()[site];
+        if (record.first_pattern < policy_.patterns().count) {
+          __builtin_prefetch(&policy_.patterns()[record.first_pattern]);
+        }
+      }
+      return;
+    }
+    default: return;
+  }
+}
+
 Symbol Symbolizer::symbolize(uint64_t address) const {
   Symbol symbol;
   if (auto offset = text_offset(address)) {

@@ -29,6 +29,9 @@ class Classifier {
   // Classifies and symbolizes one event. Module loads, unloads and trampoline
   // creations also update the runtime map, so later events resolve into them.
   Finding classify(const Event& event);
+  // Warms the caches classify() will need for `event`: step `step` of
+  // Symbolizer::kPrefetchSteps, for a batch (see Symbolizer::prefetch).
+  void prefetch(const Event& event, unsigned step) const;
   // Forgets the cached stack symbols (SIGHUP; the runtime map's changes are
   // noticed without it).
   void clear_caches();

@@ -55,6 +55,22 @@ class OffsetIndex {
     return *base <= offset ? index : index - 1;
   }
 
+  // Cache warming for a batch of lookups (Pipeline::queue_sample): step 0
+  // fetches the bucket `offset` falls in, step 1 (once that bucket is cached)
+  // the keys it points to. Hints only: no answer depends on them.
+  void prefetch_bucket(uint32_t offset) const {
+    const uint64_t bucket = offset >> shift_;
+    if (bucket + 1 < bucket_first_.size()) __builtin_prefetch(&bucket_first_[bucket]);
+  }
+  void prefetch_keys(uint32_t offset) const {
+    const uint64_t bucket = offset >> shift_;
+    if (bucket + 1 >= bucket_first_.size()) return;
+    const uint32_t low = bucket_first_[bucket];
+    const uint32_t high = bucket_first_[bucket + 1];
+    if (low < keys_.size()) __builtin_prefetch(&keys_[low]);
+    if (high > low + 1 && high - 1 < keys_.size()) __builtin_prefetch(&keys_[high - 1]);
+  }
+
   // Index of the key equal to `offset`, or kNone.
   uint32_t find(uint32_t offset) const {
     const uint32_t i = last_at_or_below(offset);
