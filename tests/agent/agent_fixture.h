@@ -26,6 +26,7 @@ inline uint64_t at(uint32_t offset) {
 //   0x110              jump label, 5 bytes (nop5 | jmp 0x130); 0x120 jump label, 2 bytes (nop2 | jmp8 0x128)
 //   0x200 ftrace_caller, 0x300 victim_fn, 0x400 arch_arm_kprobe, 0x500 bpf_arch_text_copy,
 //   0x600 text_poke_memset, 0x700 register_ftrace_direct, 0x800 static call site (call any | nop5)
+//   0x900 arch_optimize_kprobes, 0x940 arch_unoptimize_kprobe
 //   0x20100 modprobe_path (object)
 inline std::vector<uint8_t> policy_bytes(uint32_t flags = policy::kFlagModulesAllowed |
                                                           policy::kFlagBpfJitAllowed) {
@@ -44,6 +45,8 @@ inline std::vector<uint8_t> policy_bytes(uint32_t flags = policy::kFlagModulesAl
   builder.add_function(0x600, 0x40, "text_poke_memset", kFunctionTrusted);
   builder.add_function(0x700, 0x40, "register_ftrace_direct", kFunctionTrusted);
   builder.add_function(0x800, 0x40, "caller_fn", 0);
+  builder.add_function(0x900, 0x40, "arch_optimize_kprobes", kFunctionTrusted);
+  builder.add_function(0x940, 0x40, "arch_unoptimize_kprobe", kFunctionTrusted);
   builder.add_site(0x104, kSiteFtrace, 5, {PatternSpec::nop(5), PatternSpec::call(0x200)});
   builder.add_site(0x110, kSiteJumpLabel, 5, {PatternSpec::nop(5), PatternSpec::jmp32(0x130)});
   builder.add_site(0x120, kSiteJumpLabel, 2, {PatternSpec::nop(2), PatternSpec::jmp8(0x128)});

@@ -83,8 +83,11 @@ TEST(Classify, BatchProtocolWritesInsideASiteAreAllowedPiecewise) {
             Verdict::kViolation);
 }
 
+constexpr uint32_t kKprobePolicy =
+    policy::kFlagModulesAllowed | policy::kFlagBpfJitAllowed | policy::kFlagKprobesAllowed;
+
 TEST(Classify, KprobeBreakpointIsAllowedOnlyFromTheKprobeMachinery) {
-  Agent agent;
+  Agent agent(kKprobePolicy);
   const Finding kprobe = agent.classifier.classify(text_poke(at(0x320), {0xcc}, {at(0x601), at(0x404)}));
   EXPECT_EQ(kprobe.verdict, Verdict::kAllowed);
   EXPECT_EQ(kprobe.reason, Reason::kKprobeBreakpoint);
@@ -93,6 +96,94 @@ TEST(Classify, KprobeBreakpointIsAllowedOnlyFromTheKprobeMachinery) {
   const Finding forged =
       agent.classifier.classify(text_poke(at(0x320), {0xcc}, {at(0x601), at(0x404), kModuleBase + 0x40}));
   EXPECT_EQ(forged.verdict, Verdict::kViolation);
+}
+
+// The kprobe optimizer's detour page, as perf_event_ksymbol announces it.
+Event detour_page(uint64_t base) {
+  Event ksym;
+  ksym.type = EventType::kKsymbol;
+  ksym.address = base;
+  ksym.size = 0x1000;
+  ksym.value = 2;  // PERF_RECORD_KSYMBOL_TYPE_OOL
+  const char name[] = "kprobe_optinsn_page";
+  std::memcpy(ksym.name.data(), name, sizeof(name) - 1);
+  ksym.name_length = sizeof(name) - 1;
+  return ksym;
+}
+
+std::vector<uint8_t> jmp_from(uint64_t from, uint64_t to) {
+  std::vector<uint8_t> jmp{0xe9, 0, 0, 0, 0};
+  const auto rel = static_cast<int32_t>(static_cast<int64_t>(to) - static_cast<int64_t>(from + 5));
+  std::memcpy(&jmp[1], &rel, 4);
+  return jmp;
+}
+
+TEST(Classify, OptimizedKprobeJmpIntoARegisteredDetourIsAllowed) {
+  Agent agent(kKprobePolicy);
+  const uint64_t detour = 0xffffffffc0209000ull;
+  const std::vector<uint64_t> optimizer{at(0x610), at(0x920), at(0x801)};
+  const Event optimize = text_patch(at(0x320), jmp_from(at(0x320), detour + 0x40), optimizer);
+  // Before the page is known the jmp goes nowhere the kernel told us of.
+  EXPECT_EQ(agent.classifier.classify(optimize).reason, Reason::kNotASite);
+  agent.classifier.classify(detour_page(detour));
+  const Finding allowed = agent.classifier.classify(optimize);
+  EXPECT_EQ(allowed.verdict, Verdict::kAllowed);
+  EXPECT_EQ(allowed.reason, Reason::kKprobeOptimized);
+  EXPECT_EQ(allowed.call_target_symbol.space, Space::kRuntimeCode);
+  // Not the optimizer on the stack, a module frame on it, a call instead of
+  // a jmp, a jmp elsewhere, or no function at the address: not a kprobe.
+  EXPECT_EQ(agent.classifier.classify(text_patch(at(0x320), jmp_from(at(0x320), detour + 0x40), {at(0x801)}))
+                .reason,
+            Reason::kNotASite);
+  agent.classifier.classify(module_load("rootkit", kModuleBase, 0x2000));
+  EXPECT_EQ(agent.classifier
+                .classify(text_patch(at(0x320), jmp_from(at(0x320), detour + 0x40),
+                                     {at(0x610), at(0x920), kModuleBase + 0x10}))
+                .verdict,
+            Verdict::kViolation);
+  std::vector<uint8_t> call = jmp_from(at(0x320), detour + 0x40);
+  call[0] = 0xe8;
+  EXPECT_EQ(agent.classifier.classify(text_patch(at(0x320), call, optimizer)).reason, Reason::kNotASite);
+  EXPECT_EQ(
+      agent.classifier.classify(text_patch(at(0x320), jmp_from(at(0x320), at(0x200)), optimizer)).reason,
+      Reason::kNotASite);
+  EXPECT_EQ(agent.classifier.classify(text_patch(at(0x1000), jmp_from(at(0x1000), detour), optimizer)).reason,
+            Reason::kNotASite);
+}
+
+TEST(Classify, UnoptimizingAKprobeRestoresTheInt3AndFourBytesInsideTheFunction) {
+  Agent agent(kKprobePolicy);
+  const std::vector<uint64_t> unoptimizer{at(0x610), at(0x950), at(0x801)};
+  const Finding int3 = agent.classifier.classify(text_poke(at(0x320), {0xcc}, unoptimizer));
+  EXPECT_EQ(int3.verdict, Verdict::kAllowed);
+  EXPECT_EQ(int3.reason, Reason::kKprobeUnoptimized);
+  const Finding tail = agent.classifier.classify(text_poke(at(0x321), {0x48, 0x89, 0xd3, 0x48}, unoptimizer));
+  EXPECT_EQ(tail.verdict, Verdict::kAllowed);
+  EXPECT_EQ(tail.reason, Reason::kKprobeUnoptimized);
+  // Other shapes, a write past the function's end, or another writer.
+  EXPECT_EQ(agent.classifier.classify(text_poke(at(0x320), {0x90}, unoptimizer)).verdict,
+            Verdict::kViolation);
+  EXPECT_EQ(agent.classifier.classify(text_poke(at(0x321), {0x48, 0x89, 0xd3}, unoptimizer)).verdict,
+            Verdict::kViolation);
+  EXPECT_EQ(agent.classifier.classify(text_poke(at(0x33e), {0x48, 0x89, 0xd3, 0x48}, unoptimizer)).verdict,
+            Verdict::kViolation);
+  EXPECT_EQ(agent.classifier.classify(text_poke(at(0x321), {0x48, 0x89, 0xd3, 0x48}, {at(0x801)})).verdict,
+            Verdict::kViolation);
+}
+
+TEST(Classify, KprobesInsideFunctionsAreViolationsWhenThePolicyForbidsThem) {
+  Agent agent;  // no kFlagKprobesAllowed: what `vmplguard analyze` writes by default
+  const uint64_t detour = 0xffffffffc0209000ull;
+  agent.classifier.classify(detour_page(detour));
+  const Finding arm = agent.classifier.classify(text_poke(at(0x320), {0xcc}, {at(0x601), at(0x404)}));
+  const Finding optimize =
+      agent.classifier.classify(text_patch(at(0x320), jmp_from(at(0x320), detour), {at(0x610), at(0x920)}));
+  const Finding unoptimize = agent.classifier.classify(text_poke(at(0x320), {0xcc}, {at(0x610), at(0x950)}));
+  for (const Finding* finding : {&arm, &optimize, &unoptimize}) {
+    EXPECT_EQ(finding->verdict, Verdict::kViolation);
+    EXPECT_EQ(finding->reason, Reason::kKprobesForbidden);
+  }
+  EXPECT_STREQ(to_string(Reason::kKprobesForbidden), "kprobes_forbidden");
 }
 
 TEST(Classify, FtraceSiteCallingARegisteredTrampolineIsAllowed) {

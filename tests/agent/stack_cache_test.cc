@@ -86,7 +86,7 @@ std::string stack_part(const Finding& finding) {
 }
 
 TEST(StackCache, RepeatedStackGivesTheSameSymbolsAndTextAsAFreshOne) {
-  Agent agent;
+  Agent agent(policy::kFlagModulesAllowed | policy::kFlagKprobesAllowed);
   const std::vector<uint64_t> frames{at(0x601), at(0x401), at(0x801)};
   const Finding first = agent.classifier.classify(text_poke(at(0x310), {0x90}, frames));
   const Finding second = agent.classifier.classify(text_poke(at(0x311), {0x90}, frames));

@@ -70,6 +70,7 @@ def main():
     ap.add_argument("--policy", required=True)
     ap.add_argument("--vmlinux", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--kprobe-at", required=True, help="FUNCTION+0xOFFSET of the guest's inner kprobe")
     args = ap.parse_args()
     console = open(args.console, errors="replace").read()
     failures = []
@@ -127,10 +128,24 @@ def main():
           "function tracer: ksys_sync's ftrace site not reported allowed on and off: %s" %
           [(e["verdict"], e["reason"]) for e in ft])
     check(any(e["bytes"] == "0f1f440000" for e in ft), "function tracer off: no NOP restored at ksys_sync")
-    # 3. kprobe on do_sys_openat2 (ftrace-based at the entry): on and off.
-    kp = find(lambda e: e["kind"] == "text_patch" and (e["symbol"] or "").startswith("do_sys_openat2+"))
-    check(len(kp) >= 2 and all(e["verdict"] == "allowed" for e in kp),
+    # 3. kprobe on do_sys_openat2's entry (ftrace-based): on and off, as ftrace patches.
+    kp = find(lambda e: e["kind"] == "text_patch" and e["symbol"] == "do_sys_openat2+0x0")
+    check(len(kp) >= 2 and all(e["verdict"] == "allowed" and "ftrace" in e["site_kinds"] for e in kp),
           "kprobe: do_sys_openat2 not reported allowed on and off: %s" % [(e["verdict"], e["reason"]) for e in kp])
+    # 3b. kprobe inside it (the policy allows kprobes): armed (int3), optimized
+    # (a jmp into the registered detour page), unoptimized (int3, then the 4
+    # saved bytes), disarmed; every step allowed with its reason.
+    inner = args.kprobe_at
+    steps = find(lambda e: e["kind"] in ("text_patch", "text_poke") and e["symbol"] in (
+        inner, "do_sys_openat2+0x%x" % (int(inner.split("+")[1], 16) + 1)))
+    reasons = [e["reason"] for e in steps]
+    check(all(e["verdict"] == "allowed" for e in steps), "inner kprobe: steps not allowed: %s" %
+          [(e["seq"], e["kind"], e["bytes"], e["verdict"], e["reason"]) for e in steps])
+    for reason in ("kprobe_breakpoint", "kprobe_optimized", "kprobe_unoptimized"):
+        check(reason in reasons, "inner kprobe at %s: no %s step among %s" % (inner, reason, reasons))
+    opt = [e for e in steps if e["reason"] == "kprobe_optimized"]
+    check(opt and all(e["bytes"].startswith("e9") and (e.get("call_target_symbol") or "").startswith("[")
+                      for e in opt), "inner kprobe: optimized jmp not into registered code: %s" % opt)
     # 4. Module load and unload.
     for kind in ("module_load", "module_unload"):
         m = find(lambda e: e["kind"] == kind and e.get("module") == "nls_utf8")

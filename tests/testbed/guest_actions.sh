@@ -33,3 +33,20 @@ act_attack() {  # the rootkit-style module: writes kernel text through text_poke
   rmmod vg_attack
   sleep 1
 }
+
+act_kprobes() {  # two kprobes: on do_sys_openat2's ftrace site, and inside it (/kprobe-at)
+  # The inner one is an int3 that the optimizer turns into a jmp after a few
+  # jiffies (the sleep), then unoptimizes and disarms on the way out.
+  echo "p:${TAG}_probe do_sys_openat2" > $T/kprobe_events
+  echo "p:${TAG}_int3 $(cat /kprobe-at)" >> $T/kprobe_events || echo "$TAG-ERROR kprobe at $(cat /kprobe-at)"
+  echo 1 > $T/events/kprobes/${TAG}_probe/enable
+  echo 1 > $T/events/kprobes/${TAG}_int3/enable
+  cat /proc/version > /dev/null
+  sleep 1
+  echo 0 > $T/events/kprobes/${TAG}_probe/enable
+  echo 0 > $T/events/kprobes/${TAG}_int3/enable
+  sleep 0.5
+  echo "-:${TAG}_probe" >> $T/kprobe_events
+  echo "-:${TAG}_int3" >> $T/kprobe_events
+  sleep 0.5
+}

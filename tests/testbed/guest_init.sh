@@ -33,12 +33,7 @@ step ftrace
 act_ftrace
 
 step kprobe
-echo 'p:vgtb_probe do_sys_openat2' > $T/kprobe_events
-echo 1 > $T/events/kprobes/vgtb_probe/enable
-cat /proc/version > /dev/null
-echo 0 > $T/events/kprobes/vgtb_probe/enable
-echo '-:vgtb_probe' >> $T/kprobe_events
-sleep 0.5
+act_kprobes
 
 step module
 act_modules

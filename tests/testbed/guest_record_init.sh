@@ -55,21 +55,8 @@ act_static_key
 phase ftrace
 act_ftrace
 
-# Two kprobes: one on the function's ftrace site (an ftrace batch), one
-# inside it (an int3, optimized into a jmp after a few jiffies).
 phase kprobe
-echo 'p:vgrec_probe do_sys_openat2' > $T/kprobe_events
-echo "p:vgrec_int3 $(cat /kprobe-at)" >> $T/kprobe_events || echo "VGREC-ERROR kprobe at $(cat /kprobe-at)"
-echo 1 > $T/events/kprobes/vgrec_probe/enable
-echo 1 > $T/events/kprobes/vgrec_int3/enable
-cat /proc/version > /dev/null
-sleep 1
-echo 0 > $T/events/kprobes/vgrec_probe/enable
-echo 0 > $T/events/kprobes/vgrec_int3/enable
-sleep 0.5
-echo '-:vgrec_probe' >> $T/kprobe_events
-echo '-:vgrec_int3' >> $T/kprobe_events
-sleep 0.5
+act_kprobes
 
 phase module
 act_modules

@@ -48,15 +48,7 @@ rm -f "$WORK/boot-text.bin"
 # Where the kernel's patch sites start: no `boot` record straddles two.
 python3 "$HERE/vmlinux_sites.py" "$VMLINUX" "$WORK/boot-sites.txt"
 gzip -1c "$WORK/boot-sites.txt" > $R/boot-sites.txt.gz
-# A kprobe inside do_sys_openat2 (not on its ftrace site): the first
-# instruction boundary at least 16 bytes in, so the kprobe is an int3 that
-# the optimizer later turns into a jmp.
-fn=$(nm "$VMLINUX" | awk '$3=="do_sys_openat2"{print $1}')
-off=$(objdump -d --start-address=0x$fn --stop-address=$(printf '0x%x' $((0x$fn + 64))) "$VMLINUX" |
-      sed -n 's/^ *\(ffffffff[0-9a-f]*\):.*/\1/p' |
-      while read -r a; do [ $((0x$a - 0x$fn)) -ge 16 ] && { printf '0x%x\n' $((0x$a - 0x$fn)); break; }; done)
-[ -n "$off" ] || { echo "cannot find an instruction in do_sys_openat2" >&2; exit 1; }
-echo "do_sys_openat2+$off" > $R/kprobe-at
+tb_inner_kprobe $R
 tb_initrd $R "$WORK/initrd.gz"
 
 # Boot. TCG only; nokaslr keeps runtime and link addresses equal, so the

@@ -31,12 +31,17 @@ tb_kernel
 tb_attack_module
 
 # The policy for this kernel, from the real producer: `vmplguard analyze`
-# (--policy-tool) on the debug vmlinux; kept while neither changes. The
-# analysis report stays beside it.
+# (--policy-tool) on the debug vmlinux; kept while neither it nor the options
+# change. The guest probes inside a function, so the policy allows kprobes,
+# as it must on any machine whose administrators use them. The analysis
+# report stays beside it.
 POLICY=$WORK/vmlinux-$KVER.policy
-if [ ! -f "$POLICY" ] || [ "$VMLINUX" -nt "$POLICY" ] || [ "$POLICY_TOOL" -nt "$POLICY" ]; then
-  "$POLICY_TOOL" analyze "$VMLINUX" -o "$POLICY" --quiet --output "$WORK/analyze-report.txt" ||
+ANALYZE_OPTIONS="--allow-kprobes"
+if [ ! -f "$POLICY" ] || [ "$VMLINUX" -nt "$POLICY" ] || [ "$POLICY_TOOL" -nt "$POLICY" ] ||
+   [ "$(cat "$POLICY.options" 2>/dev/null)" != "$ANALYZE_OPTIONS" ]; then
+  "$POLICY_TOOL" analyze "$VMLINUX" -o "$POLICY" $ANALYZE_OPTIONS --quiet --output "$WORK/analyze-report.txt" ||
     { echo "vmplguard analyze failed" >&2; exit 1; }
+  echo "$ANALYZE_OPTIONS" > "$POLICY.options"
 fi
 
 # The initramfs.
@@ -44,6 +49,7 @@ R=$WORK/root
 tb_root $R "$AGENT" "$HERE/guest_init.sh"
 mkdir -p $R/policy
 cp "$POLICY" $R/policy/
+tb_inner_kprobe $R
 tb_initrd $R "$WORK/initrd.gz"
 
 # Boot. TCG only: KVM hangs on our machines.
@@ -54,6 +60,7 @@ tr -d '\r' < "$LOG" > "$LOG.txt"
 echo "test bed: boot and run took $(( $(date +%s) - START )) s; console log: $LOG.txt"
 
 if python3 "$HERE/check_testbed.py" --console "$LOG.txt" --policy "$POLICY" --vmlinux "$VMLINUX" \
+     --kprobe-at "$(cat $R/kprobe-at)" \
      --work "$WORK"; then
   exit 0
 fi

@@ -76,6 +76,18 @@ tb_root() {  # tb_root DIR AGENT INIT: busybox, the agent as /bin/vmplguard-agen
   cp "$WORK/attack/vg_attack.ko" $R/modules/
 }
 
+tb_inner_kprobe() {  # tb_inner_kprobe DIR: DIR/kprobe-at names a place for a kprobe inside do_sys_openat2
+  # Not on its ftrace site: the first instruction boundary at least 16 bytes
+  # in, so the kprobe is an int3 that the optimizer later turns into a jmp.
+  local fn off
+  fn=$(nm "$VMLINUX" | awk '$3=="do_sys_openat2"{print $1}')
+  off=$(objdump -d --start-address=0x$fn --stop-address=$(printf '0x%x' $((0x$fn + 64))) "$VMLINUX" |
+        sed -n 's/^ *\(ffffffff[0-9a-f]*\):.*/\1/p' |
+        while read -r a; do [ $((0x$a - 0x$fn)) -ge 16 ] && { printf '0x%x\n' $((0x$a - 0x$fn)); break; }; done)
+  [ -n "$off" ] || { echo "cannot find an instruction in do_sys_openat2" >&2; exit 1; }
+  echo "do_sys_openat2+$off" > "$1/kprobe-at"
+}
+
 tb_initrd() {  # tb_initrd DIR OUT: the gzip'd newc cpio of DIR
   (cd "$1" && find . | cpio -o -H newc --quiet | gzip -1) > "$2"
 }

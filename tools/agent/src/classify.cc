@@ -18,6 +18,11 @@ constexpr uint8_t kJmpOpcode = 0xe9;
 // named like them without its own frame showing up as the culprit as well.
 constexpr const char* kKprobeWriters[] = {"arch_arm_kprobe", "arch_disarm_kprobe", "__arm_kprobe",
                                           "__disarm_kprobe"};
+// The kprobe optimizer (6.12 arch/x86/kernel/kprobes/opt.c): a jmp rel32
+// over the int3 through text_poke_bp, and back through two raw text_pokes
+// (the int3, then the 4 saved bytes).
+constexpr const char* kKprobeOptimizers[] = {"arch_optimize_kprobes"};
+constexpr const char* kKprobeUnoptimizers[] = {"arch_unoptimize_kprobe", "arch_unoptimize_kprobes"};
 constexpr const char* kBpfJitWriters[] = {"bpf_arch_text_copy", "bpf_arch_text_invalidate",
                                           "bpf_jit_binary_pack_finalize", "bpf_prog_pack_free"};
 // BPF trampolines reach ftrace sites through ftrace direct calls, and their
@@ -111,6 +116,14 @@ bool Classifier::site_accepts(const policy::Site& site, const uint8_t* bytes, si
   return false;
 }
 
+void Classifier::kprobe_step(Finding& finding, Reason reason) const {
+  // Probing inside function bodies is the policy's choice, as it is for the
+  // monitor (`vmplguard analyze --allow-kprobes`, kFlagKprobesAllowed).
+  const bool allowed = (symbolizer_.policy().header().flags & policy::kFlagKprobesAllowed) != 0;
+  finding.verdict = allowed ? Verdict::kAllowed : Verdict::kViolation;
+  finding.reason = allowed ? reason : Reason::kKprobesForbidden;
+}
+
 // A write outside the image that no rule explains: module text or memory the
 // agent knows nothing of. Neither is judged: the policy does not cover them.
 void Classifier::mark_unverified_outside_image(Finding& finding, uint64_t address) const {
@@ -154,6 +167,18 @@ void Classifier::classify_text_patch(Finding& finding) const {
   }
   const policy::Site* site = symbolizer_.site_at(finding.text_offset);
   if (site == nullptr) {
+    // An optimized kprobe: the jmp must land in out-of-line code the kernel
+    // registered (its kprobe_optinsn_page), written for a kernel-only stack
+    // by the optimizer, at an address inside a function.
+    const RuntimeMap::Code* detour =
+        finding.has_call_target && event.bytes[0] == kJmpOpcode && event.length == 5
+            ? runtime_.find_code(finding.call_target)
+            : nullptr;
+    if (detour != nullptr && kernel_only_stack && symbolizer_.function_at(finding.text_offset) != nullptr &&
+        frames_contain(finding, kKprobeOptimizers, std::size(kKprobeOptimizers))) {
+      kprobe_step(finding, Reason::kKprobeOptimized);
+      return;
+    }
     finding.verdict = Verdict::kViolation;
     finding.reason = Reason::kNotASite;
     return;
@@ -205,9 +230,22 @@ void Classifier::classify_text_poke(Finding& finding) const {
   const bool one_byte = event.size == 1;
   const bool kernel_only_stack = finding.culprit_frame < 0;
   if (one_byte && kernel_only_stack && frames_contain(finding, kKprobeWriters, std::size(kKprobeWriters))) {
-    finding.verdict = Verdict::kAllowed;
-    finding.reason = Reason::kKprobeBreakpoint;
+    kprobe_step(finding, Reason::kKprobeBreakpoint);
     return;
+  }
+  // Unoptimizing: the int3 at the probe, then the 4 bytes the jmp covered.
+  // The policy holds sites, not the text, so the restored bytes cannot be
+  // compared with the original here (the monitor remembers and compares
+  // them); the writer's identity and the place are what the agent checks.
+  const bool unoptimize_shape = (one_byte && event.bytes[0] == kInt3) || event.size == 4;
+  if (finding.has_text_offset && unoptimize_shape && kernel_only_stack &&
+      frames_contain(finding, kKprobeUnoptimizers, std::size(kKprobeUnoptimizers))) {
+    const policy::Function* function = symbolizer_.function_at(finding.text_offset);
+    if (function != nullptr &&
+        uint64_t{finding.text_offset} + event.size <= uint64_t{function->offset} + function->size) {
+      kprobe_step(finding, Reason::kKprobeUnoptimized);
+      return;
+    }
   }
   if (!finding.has_text_offset) {
     if (kernel_only_stack && frames_contain(finding, kBpfJitWriters, std::size(kBpfJitWriters)) &&

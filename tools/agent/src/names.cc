@@ -20,6 +20,9 @@ const char* to_string(Reason reason) {
     case Reason::kSitePartialWrite: return "site_partial_write";
     case Reason::kFtraceTrampolineUpdate: return "ftrace_trampoline_update";
     case Reason::kKprobeBreakpoint: return "kprobe_breakpoint";
+    case Reason::kKprobeOptimized: return "kprobe_optimized";
+    case Reason::kKprobeUnoptimized: return "kprobe_unoptimized";
+    case Reason::kKprobesForbidden: return "kprobes_forbidden";
     case Reason::kBpfJitCopy: return "bpf_jit_copy";
     case Reason::kModuleText: return "module_text";
     case Reason::kUnknownMemory: return "unknown_memory";

@@ -48,6 +48,8 @@ class Classifier {
  private:
   void classify_text_patch(Finding& finding) const;
   void mark_unverified_outside_image(Finding& finding, uint64_t address) const;
+  // Allowed with `reason` if the policy allows kprobes, else kKprobesForbidden.
+  void kprobe_step(Finding& finding, Reason reason) const;
   void classify_text_poke(Finding& finding) const;
   void classify_monitor(Finding& finding) const;
   void symbolize_stack(Finding& finding);

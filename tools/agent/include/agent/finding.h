@@ -23,6 +23,9 @@ enum class Reason : uint8_t {
   kSitePartialWrite,        // slice of an allowed pattern (or int3) inside a site
   kFtraceTrampolineUpdate,  // write inside a kernel-created ftrace trampoline
   kKprobeBreakpoint,        // int3 arm / byte restore by the kprobe machinery
+  kKprobeOptimized,         // the optimizer's jmp into a registered detour page
+  kKprobeUnoptimized,       // the optimizer's int3 and saved bytes going back
+  kKprobesForbidden,        // any of the three when the policy does not allow kprobes
   kBpfJitCopy,              // BPF JIT writing into its own image
   kModuleText,              // module text: the policy has no sites for it
   kUnknownMemory,           // outside the image, any module and trampolines
