@@ -109,6 +109,7 @@ TEST_F(CliTest, UsageErrorsExitTwoWithAHint) {
            {"analyze", "x", "--bogus"},
            {"analyze", "x", "--allow-kprobe"},
            {"analyze", "x", "--allow-kprobes=no"},
+           {"analyze", "x", "--quiet=yes"},
            {"analyze", "x", "--quiet", "--verbose"},
            {"policy"},
            {"policy", "dump", "x"},
