@@ -211,13 +211,23 @@ CallOutcome Service::bpf_jit_map(uint32_t vcpu, const CallArgs& args) {
 }
 
 CallOutcome Service::unregister_image(uint32_t vcpu, const CallArgs& args) {
-  (void)vcpu;
   if (!registered_) return {VG_RESULT_NOT_REGISTERED};
   const uint64_t index = (args.rcx & 0xffffffffu);
   const uint32_t generation = static_cast<uint32_t>(args.rcx >> 32);
   if (index == 0 || index > kMaxModules) return {VG_RESULT_INVALID_PARAMETER};
   ImageSlot& slot = store().images[index - 1];
   if (!slot.used || slot.generation != generation) return {VG_RESULT_INVALID_PARAMETER};
+  // An optimized kprobe's jmp into the image would outlive it: the freed
+  // pages can be admitted again as other code (BPF_JIT_MAP), and the jmp
+  // would then enter that code wherever its rel32 points, mid-instruction as
+  // likely as not. The kernel unoptimizes a probe before its instruction
+  // slot is freed and frees the page only when no slot is in use
+  // (kernel/kprobes.c); a probe still optimized here is a bug or an attack.
+  if (const ArmedProbe* probe = probe_jumping_into(slot)) {
+    emit(VG_KIND_MODULE_DENIED, VG_VERDICT_DENIED, vcpu, 0, slot.text_va, slot.pages[0], probe->offset,
+         static_cast<uint32_t>(DenyReason::kImageInUse), probe->jmp_target);
+    return {VG_RESULT_DENIED};
+  }
   // Executable text becomes plain data again: readable and writable for the
   // kernel (which frees it), never executable.
   if (!set_pages(slot.pages, slot.page_count, kDataPerms)) return {VG_RESULT_INVALID_ADDRESS};

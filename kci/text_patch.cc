@@ -159,12 +159,17 @@ CallOutcome Service::text_patch(uint32_t vcpu, const CallArgs& args) {
     if (site == nullptr) {
       // kprobes.cc: only a batch of one, so that the probe table it updates
       // now is never left ahead of a batch a later entry refuses.
-      if (header.count == 1 && kprobe_patch(offset, entry)) {
-        targets[i] = (layout_.text_gpa + offset).raw();
-        continue;
+      if (header.count != 1) {
+        denial.reason = DenyReason::kNotASite;
+        break;
       }
-      denial.reason = DenyReason::kNotASite;
-      break;
+      const Result<void, DenyReason> step = kprobe_patch(offset, entry);
+      if (!step.ok()) {
+        denial.reason = step.error();
+        break;
+      }
+      targets[i] = (layout_.text_gpa + offset).raw();
+      continue;
     }
     if (entry.length > site->length) {
       denial.reason = DenyReason::kLengthMismatch;

@@ -15,6 +15,9 @@
 #include <sstream>
 #include <string>
 
+#include "policy/format.h"
+#include "policy/reader.h"
+
 namespace {
 
 struct CliRun {
@@ -105,6 +108,39 @@ TEST(VmplguardBinary, BadInputIsOneLineAndExitTwo) {
   const CliRun verify = vmplguard("policy verify " + junk);
   EXPECT_EQ(verify.status, 2);
   EXPECT_NE(verify.out.find("not a valid policy"), std::string::npos);
+}
+
+// --allow-kprobes lands in the written policy's header as
+// kFlagKprobesAllowed (KCI reads nothing else to allow kprobe steps), and
+// only with the option.
+TEST(VmplguardBinary, AllowKprobesSetsThePolicyFlag) {
+  const std::string with = kOut + "/kprobes.vgpol";
+  const std::string without = kOut + "/no-kprobes.vgpol";
+  const CliRun allowed = vmplguard("analyze " + kKernel + " -q --allow-kprobes -o " + with);
+  ASSERT_EQ(allowed.status, 0) << allowed.out;
+  const CliRun plain = vmplguard("analyze " + kKernel + " -q -o " + without);
+  ASSERT_EQ(plain.status, 0) << plain.out;
+
+  const std::string with_bytes = slurp(with);
+  const std::string without_bytes = slurp(without);
+  auto with_policy = vg::policy::PolicyView::parse(
+      vg::ByteView{reinterpret_cast<const uint8_t*>(with_bytes.data()), with_bytes.size()});
+  auto without_policy = vg::policy::PolicyView::parse(
+      vg::ByteView{reinterpret_cast<const uint8_t*>(without_bytes.data()), without_bytes.size()});
+  ASSERT_TRUE(with_policy.ok());
+  ASSERT_TRUE(without_policy.ok());
+  EXPECT_NE(with_policy.value().header().flags & vg::policy::kFlagKprobesAllowed, 0u);
+  EXPECT_EQ(with_policy.value().header().flags & vg::policy::kFlagBpfJitAllowed, 0u);
+  EXPECT_EQ(without_policy.value().header().flags & vg::policy::kFlagKprobesAllowed, 0u);
+
+  // What a user sees of it.
+  const CliRun shown = vmplguard("policy show " + with);
+  EXPECT_NE(shown.out.find("kprobes_allowed"), std::string::npos) << shown.out;
+  EXPECT_EQ(vmplguard("policy show " + without).out.find("kprobes_allowed"), std::string::npos);
+
+  const CliRun misspelt = vmplguard("analyze " + kKernel + " --allow-kprobe");
+  EXPECT_EQ(misspelt.status, 2);
+  EXPECT_NE(misspelt.out.find("unknown option '--allow-kprobe'"), std::string::npos) << misspelt.out;
 }
 
 }  // namespace

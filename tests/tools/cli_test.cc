@@ -32,6 +32,7 @@ class CliTest : public ::testing::Test {
     backend_.analyze = [this](const AnalyzeRequest& request,
                               ProgressReporter& progress) -> Result<AnalyzeOutput, analyzer::Diagnostic> {
       last_jobs_ = request.jobs;
+      last_allow_kprobes_ = request.allow_kprobes;
       if (request.vmlinux == "missing")
         return Err{analyzer::Diagnostic{"missing", "cannot open: No such file"}};
       progress.stage_begin("privileged");
@@ -72,6 +73,7 @@ class CliTest : public ::testing::Test {
   std::string dir_;
   Backend backend_;
   unsigned last_jobs_ = 0;
+  bool last_allow_kprobes_ = false;
 };
 
 TEST_F(CliTest, AnalyzeWithoutFailOnExitsZeroDespiteFindings) {
@@ -105,6 +107,9 @@ TEST_F(CliTest, UsageErrorsExitTwoWithAHint) {
            {"analyze", "x", "--jobs"},
            {"analyze", "x", "--fail-on", "VG999"},
            {"analyze", "x", "--bogus"},
+           {"analyze", "x", "--allow-kprobe"},
+           {"analyze", "x", "--allow-kprobes=no"},
+           {"analyze", "x", "--quiet=yes"},
            {"analyze", "x", "--quiet", "--verbose"},
            {"policy"},
            {"policy", "dump", "x"},
@@ -116,6 +121,17 @@ TEST_F(CliTest, UsageErrorsExitTwoWithAHint) {
     EXPECT_EQ(o.err.rfind("vmplguard: ", 0), 0u) << o.err;
     EXPECT_NE(o.err.find("Try 'vmplguard --help'"), std::string::npos);
   }
+}
+
+TEST_F(CliTest, AllowKprobesReachesTheAnalysisRequest) {
+  ASSERT_EQ(run_cli({"analyze", "vmlinux", "--allow-kprobes"}).status, kExitOk);
+  EXPECT_TRUE(last_allow_kprobes_);
+  ASSERT_EQ(run_cli({"analyze", "vmlinux"}).status, kExitOk);
+  EXPECT_FALSE(last_allow_kprobes_);
+  const Outcome misspelt = run_cli({"analyze", "vmlinux", "--allow-kprobe"});
+  EXPECT_EQ(misspelt.status, kExitUsage);
+  EXPECT_EQ(misspelt.err.rfind("vmplguard: analyze: unknown option '--allow-kprobe'", 0), 0u) << misspelt.err;
+  EXPECT_TRUE(misspelt.out.empty());
 }
 
 TEST_F(CliTest, HelpAndVersion) {

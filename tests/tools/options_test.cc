@@ -43,6 +43,31 @@ TEST(Options, ErrorsNameTheProblem) {
   EXPECT_EQ(unknown.error(), "analyze: unknown option '--colour'");
 }
 
+TEST(Options, AllowKprobesIsAFlagOfItsOwn) {
+  auto plain = parse_command_line({"analyze", "vmlinux"});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(std::get<AnalyzeOptions>(plain.value()).allow_kprobes);
+  auto with = parse_command_line({"analyze", "vmlinux", "--allow-kprobes"});
+  ASSERT_TRUE(with.ok()) << with.error();
+  EXPECT_TRUE(std::get<AnalyzeOptions>(with.value()).allow_kprobes);
+  EXPECT_FALSE(std::get<AnalyzeOptions>(with.value()).allow_bpf_jit) << "kprobes do not imply BPF JIT";
+}
+
+TEST(Options, MisspeltOrValuedFlagsAreErrors) {
+  for (const char* spelling : {"--allow-kprobe", "--allow_kprobes", "--allow-kprobes-all", "--kprobes"}) {
+    auto command = parse_command_line({"analyze", "vmlinux", spelling});
+    ASSERT_FALSE(command.ok()) << spelling;
+    EXPECT_EQ(command.error(), std::string("analyze: unknown option '") + spelling + "'");
+  }
+  // A value must not switch a flag on: "--allow-kprobes=no" used to.
+  auto valued = parse_command_line({"analyze", "vmlinux", "--allow-kprobes=no"});
+  ASSERT_FALSE(valued.ok());
+  EXPECT_EQ(valued.error(), "--allow-kprobes takes no value (given 'no')");
+  auto jit = parse_command_line({"analyze", "vmlinux", "--allow-bpf-jit=false"});
+  ASSERT_FALSE(jit.ok());
+  EXPECT_EQ(jit.error(), "--allow-bpf-jit takes no value (given 'false')");
+}
+
 TEST(Options, PolicyVerifyTakesVmlinux) {
   auto command = parse_command_line({"policy", "verify", "--vmlinux=k", "p"});
   ASSERT_TRUE(command.ok());

@@ -32,10 +32,26 @@ const char* kind_name(uint16_t kind) {
 
 const char* deny_reason_name(uint32_t reason) {
   static const char* const kNames[] = {
-      "kNone",     "kNotASite",       "kBytesNotAllowed",  "kLengthMismatch",  "kOutsideText",
-      "kOverlap",  "kBadEntry",       "kNotMediated",      "kOutOfBounds",     "kBadString",
-      "kBadPath",  "kHashNotAllowed", "kModulesForbidden", "kBpfJitForbidden", "kBadPageList",
-      "kRmpFailed"};
+      "kNone",
+      "kNotASite",
+      "kBytesNotAllowed",
+      "kLengthMismatch",
+      "kOutsideText",
+      "kOverlap",
+      "kBadEntry",
+      "kNotMediated",
+      "kOutOfBounds",
+      "kBadString",
+      "kBadPath",
+      "kHashNotAllowed",
+      "kModulesForbidden",
+      "kBpfJitForbidden",
+      "kBadPageList",
+      "kRmpFailed",
+      "kKprobeNotWholeInstructions",
+      "kKprobeJumpedInto",
+      "kImageInUse",
+  };
   return reason < sizeof(kNames) / sizeof(kNames[0]) ? kNames[reason] : "?";
 }
 

@@ -112,6 +112,15 @@ class ArgCursor {
     return args_[next_++];
   }
 
+  // For an option that takes no value: "--allow-kprobes=no" must not turn
+  // the option on.
+  Result<void, std::string> no_value() {
+    if (!pending_) return Ok{};
+    const std::string given = *pending_;
+    pending_.reset();
+    return Err{current_ + " takes no value (given '" + given + "')"};
+  }
+
   std::string positional() { return args_[next_++]; }
 
  private:
@@ -183,12 +192,16 @@ Result<Command, std::string> parse_analyze(const std::vector<std::string>& args)
       const std::string value = VG_TRY(cursor.value());
       options.module_hashes.push_back(VG_TRY(parse_module_hash(value)));
     } else if (cursor.take("--allow-bpf-jit")) {
+      VG_TRY_VOID(cursor.no_value());
       options.allow_bpf_jit = true;
     } else if (cursor.take("--allow-kprobes")) {
+      VG_TRY_VOID(cursor.no_value());
       options.allow_kprobes = true;
     } else if (cursor.take("--quiet", "-q")) {
+      VG_TRY_VOID(cursor.no_value());
       options.quiet = true;
     } else if (cursor.take("--verbose", "-v")) {
+      VG_TRY_VOID(cursor.no_value());
       options.verbose = true;
     } else if (looks_like_option(cursor.peek())) {
       return Err{"analyze: unknown option '" + cursor.peek() + "'"};

@@ -17,6 +17,7 @@
 #include "base/sha256.h"
 #include "base/types.h"
 #include "kci/config.h"
+#include "monitor/insn_length.h"
 #include "monitor/telemetry.h"
 #include "monitor/vmplguard_abi.h"
 #include "policy/reader.h"
@@ -93,6 +94,12 @@ enum class DenyReason : uint32_t {
   kBpfJitForbidden = 13,   // policy does not allow BPF JIT images
   kBadPageList = 14,       // page list unaligned, outside memory or overlapping protected pages
   kRmpFailed = 15,         // the hardware refused an RMPADJUST the commit needed
+  // An optimized kprobe's jmp would not replace whole instructions of its
+  // function: the instructions from P that cover its 5 bytes run past the
+  // function's end, do not decode, or include a site or another probe.
+  kKprobeNotWholeInstructions = 16,
+  kKprobeJumpedInto = 17,  // an instruction of the function jumps into the bytes the jmp replaces
+  kImageInUse = 18,        // UNREGISTER_MODULE of an image an optimized kprobe still jumps into
 };
 
 // An executable image KCI admitted after boot: a module or a BPF JIT image.
@@ -120,6 +127,9 @@ struct ArmedProbe {
   uint32_t offset;  // from _text
   ProbeState state;
   uint8_t original[5];
+  // kOptimized, kUnoptimizing: the VA the jmp at P goes to, inside an
+  // admitted image that may not be unregistered while the jmp is there.
+  uint64_t jmp_target;
 };
 
 // A range whose contents KCI compares with a baseline at every entry: watched
@@ -221,11 +231,15 @@ class Service {
   void baseline_watched();
   // text_patch.cc
   CallOutcome text_patch(uint32_t vcpu, const CallArgs& args);
-  // kprobes.cc: a single-entry patch at a non-site; true (and the probe
-  // table updated) if it is a kprobe step the policy allows.
-  bool kprobe_patch(uint64_t offset, const vg_patch_entry& entry);
+  // kprobes.cc: a single-entry patch at a non-site; ok (and the probe table
+  // updated) if it is a kprobe step the policy allows, else the reason.
+  Result<void, DenyReason> kprobe_patch(uint64_t offset, const vg_patch_entry& entry);
+  Result<void, DenyReason> check_optimizable(const policy::Function& function, uint64_t offset) const;
+  bool decode_original(uint64_t position, uint64_t end, uint8_t (&window)[monitor::kMaxInstructionLength],
+                       uint8_t& length) const;
   bool is_instruction_boundary(const policy::Function& function, uint64_t offset) const;
   ArmedProbe* find_probe(uint64_t offset) const;
+  const ArmedProbe* probe_jumping_into(const ImageSlot& image) const;
   // images.cc
   CallOutcome register_module(uint32_t vcpu, const CallArgs& args);
   CallOutcome unregister_image(uint32_t vcpu, const CallArgs& args);
