@@ -210,6 +210,41 @@ CallOutcome Service::bpf_jit_map(uint32_t vcpu, const CallArgs& args) {
   return {VG_RESULT_SUCCESS, make_handle(slot_index, slot->generation), 0};
 }
 
+const policy::Site* Service::ftrace_site_entering(const ImageSlot& image, uint64_t& target) const {
+  // Only admitted out-of-line code can be entered from an ftrace site
+  // (calls_admitted_out_of_line_code); module text never.
+  if (!image.bpf_jit) return nullptr;
+  const uint64_t size = uint64_t{image.page_count} * kPageSize4K;
+  for (const policy::Site& site : policy_.sites()) {
+    if ((site.kinds & policy::kSiteFtrace) == 0 || site.length < 5) continue;
+    if (uint64_t{site.offset} + 5 > layout_.size) continue;
+    uint8_t bytes[5];
+    // SAFETY: the 5 bytes lie in the registered kernel image (checked just
+    // above against its size); VMPL0 reads guest memory [APM2 15.36.7].
+    if (!hal::read_guest(layout_.text_gpa + site.offset, bytes, sizeof(bytes))) continue;
+    if (bytes[0] != 0xe8 && bytes[0] != 0xe9) continue;
+    uint32_t raw = 0;
+    __builtin_memcpy(&raw, bytes + 1, 4);
+    const uint64_t entered = layout_.text_va + site.offset + 5 +
+                             static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(raw)));
+    if (entered - image.text_va >= size || covered_by_another_image(image, entered)) continue;
+    target = entered;
+    return &site;
+  }
+  return nullptr;
+}
+
+// Admitted out-of-line code may share pages: BPF trampolines and programs
+// are carved out of one pack, each announced on its own. A call stays safe
+// while some other admitted image still covers its target.
+bool Service::covered_by_another_image(const ImageSlot& image, uint64_t va) const {
+  for (const ImageSlot& other : store().images) {
+    if (&other == &image || !other.used || !other.bpf_jit) continue;
+    if (va - other.text_va < uint64_t{other.page_count} * kPageSize4K) return true;
+  }
+  return false;
+}
+
 CallOutcome Service::unregister_image(uint32_t vcpu, const CallArgs& args) {
   if (!registered_) return {VG_RESULT_NOT_REGISTERED};
   const uint64_t index = (args.rcx & 0xffffffffu);
@@ -226,6 +261,16 @@ CallOutcome Service::unregister_image(uint32_t vcpu, const CallArgs& args) {
   if (const ArmedProbe* probe = probe_jumping_into(slot)) {
     emit(VG_KIND_MODULE_DENIED, VG_VERDICT_DENIED, vcpu, 0, slot.text_va, slot.pages[0], probe->offset,
          static_cast<uint32_t>(DenyReason::kImageInUse), probe->jmp_target);
+    return {VG_RESULT_DENIED};
+  }
+  // The same for an ftrace site still calling into the image (an ftrace ops
+  // or BPF trampoline): the kernel patches its sites back before it frees a
+  // trampoline (ftrace_shutdown, unregister_fentry), so a site still
+  // pointing there is a bug or an attack waiting for the pages' next use.
+  uint64_t target = 0;
+  if (const policy::Site* site = ftrace_site_entering(slot, target)) {
+    emit(VG_KIND_MODULE_DENIED, VG_VERDICT_DENIED, vcpu, 0, slot.text_va, slot.pages[0], site->offset,
+         static_cast<uint32_t>(DenyReason::kImageInUse), target);
     return {VG_RESULT_DENIED};
   }
   // Executable text becomes plain data again: readable and writable for the

@@ -173,6 +173,19 @@ TEST(TextPatchTrampolines, FtraceSiteMayCallAnAdmittedTrampolineOnly) {
   // Past the image, or from a site that is not an ftrace site: refused.
   EXPECT_EQ(patch(ftrace_site, 0xe8, trampoline + 0x1000), VG_RESULT_DENIED);
   EXPECT_EQ(patch(jump_label_site, 0xe9, trampoline + 0x40), VG_RESULT_DENIED);
+  // The trampoline cannot go while the site still calls it: its pages could
+  // be admitted again as other code, entered through the stale call.
+  EXPECT_EQ(world.call(VG_CALL_UNREGISTER_MODULE, mapped.rcx).result, VG_RESULT_DENIED);
+  EXPECT_EQ(world.last_record().kind, VG_KIND_MODULE_DENIED);
+  EXPECT_EQ(world.last_record().detail, static_cast<uint32_t>(DenyReason::kImageInUse));
+  EXPECT_EQ(world.last_record().policy_offset, 0x2000u);
+  EXPECT_EQ(world.last_record().value, trampoline + 0x40);
+  // A jmp enters it as well.
+  ASSERT_EQ(patch(ftrace_site, 0xe9, trampoline + 0x10), VG_RESULT_SUCCESS);
+  EXPECT_EQ(world.call(VG_CALL_UNREGISTER_MODULE, mapped.rcx).result, VG_RESULT_DENIED);
+  // Patched back to its NOP (what ftrace does first), the trampoline may go.
+  const auto nop = patch_batch({{ftrace_site, kNop5}});
+  ASSERT_EQ(world.call_with(VG_CALL_TEXT_PATCH, nop.data(), nop.size()).result, VG_RESULT_SUCCESS);
   // Released: refused again.
   ASSERT_EQ(world.call(VG_CALL_UNREGISTER_MODULE, mapped.rcx).result, VG_RESULT_SUCCESS);
   EXPECT_EQ(patch(ftrace_site, 0xe8, trampoline + 0x80), VG_RESULT_DENIED);

@@ -99,7 +99,7 @@ enum class DenyReason : uint32_t {
   // function's end, do not decode, or include a site or another probe.
   kKprobeNotWholeInstructions = 16,
   kKprobeJumpedInto = 17,  // an instruction of the function jumps into the bytes the jmp replaces
-  kImageInUse = 18,        // UNREGISTER_MODULE of an image an optimized kprobe still jumps into
+  kImageInUse = 18,        // UNREGISTER_MODULE of an image an optimized kprobe or an ftrace site still enters
 };
 
 // An executable image KCI admitted after boot: a module or a BPF JIT image.
@@ -243,6 +243,9 @@ class Service {
   // images.cc
   CallOutcome register_module(uint32_t vcpu, const CallArgs& args);
   CallOutcome unregister_image(uint32_t vcpu, const CallArgs& args);
+  // The first ftrace site whose live bytes call or jump into `image`, with the target; null if none.
+  const policy::Site* ftrace_site_entering(const ImageSlot& image, uint64_t& target) const;
+  bool covered_by_another_image(const ImageSlot& image, uint64_t va) const;
   CallOutcome bpf_jit_map(uint32_t vcpu, const CallArgs& args);
   const ImageSlot* image_containing(Gpa page) const;
   ImageSlot* free_image_slot(uint32_t& index);  // nullptr when every slot is used
