@@ -46,7 +46,10 @@ stop_agent() {
 step record-benign
 gzip -dc /boot-text.bin.gz > /tmp/boot-text.bin
 gzip -dc /boot-sites.txt.gz > /tmp/boot-sites.txt
-start_agent /out/benign.vgtrace --boot-baseline /tmp/boot-text.bin --boot-sites /tmp/boot-sites.txt
+# The policy's critical data objects (run_record.sh --policy-tool), if any.
+WATCH=
+[ -f /watch-data.txt ] && WATCH="--watch-data /watch-data.txt"
+start_agent /out/benign.vgtrace --boot-baseline /tmp/boot-text.bin --boot-sites /tmp/boot-sites.txt $WATCH
 rm -f /tmp/boot-text.bin /tmp/boot-sites.txt
 
 phase static-key
@@ -65,10 +68,20 @@ phase bpf-jit
 /bin/testbed-jit-load || echo "VGREC-ERROR jit load"
 sleep 1
 
+# An administrator tightening sysctls: each value lives in a write-mediated
+# critical object (kptr_restrict, mmap_min_addr, core_pattern), so the data
+# snapshots must show them changing here. (dmesg_restrict is already 1 in
+# Debian's config: writing it would change nothing.)
+phase sysctl
+echo 1 > /proc/sys/kernel/kptr_restrict
+echo 131072 > /proc/sys/vm/mmap_min_addr
+echo 'core.%p' > /proc/sys/kernel/core_pattern
+sleep 0.5
+
 stop_agent
 
 step record-attack
-start_agent /out/attack.vgtrace
+start_agent /out/attack.vgtrace $WATCH
 phase attack
 act_attack
 stop_agent
