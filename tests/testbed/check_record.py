@@ -291,7 +291,7 @@ def main():
           f'phases {" ".join(names)}; end {end[0]} events, {end[1]} lost')
     expect(kernel[3] == 0, 'KASLR offset is not 0 under nokaslr')
     for want in ('boot', 'agent-attach', 'static-key', 'ftrace', 'kprobe', 'module', 'bpf-jit', 'sysctl',
-                 'agent-detach'):
+                 'cpu-hotplug', 'agent-detach'):
         expect(want in names, f'benign trace has no phase {want}')
     expect(end[1] == 0, f'benign trace lost {end[1]} events')
     for name, records in phases:
