@@ -7,7 +7,9 @@
 # cached debug vmlinux, a module from the kernel package, a tiny BPF loader
 # and the attack module. The guest (guest_record_init.sh) records a benign
 # trace and an attack trace with `vmplguard-agent --record`; check_record.py
-# checks them. The traces stay in WORK (benign.vgtrace.gz, attack.vgtrace.gz);
+# checks them. With --policy-tool, the policy `vmplguard analyze` makes for
+# the kernel names the critical data objects the agent watches (--watch-data:
+# `data` records say which ones the kernel rewrote in which phase). The traces stay in WORK (benign.vgtrace.gz, attack.vgtrace.gz);
 # tests/data/traces/6.12.117/README.md says how the stored ones were made.
 # Exit 77 (skipped) when an input cannot be had.
 set -euo pipefail
@@ -15,16 +17,18 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/testbed_common.sh"
 
-AGENT= JIT_LOAD= WORK=
+AGENT= JIT_LOAD= WORK= POLICY_TOOL=
 while [ $# -gt 0 ]; do
   case $1 in
     --agent) AGENT=$2; shift 2 ;;
     --jit-load) JIT_LOAD=$2; shift 2 ;;
+    --policy-tool) POLICY_TOOL=$2; shift 2 ;;
     --work) WORK=$2; shift 2 ;;
-    *) echo "usage: $0 --agent BIN --jit-load BIN --work DIR" >&2; exit 2 ;;
+    *) echo "usage: $0 --agent BIN --jit-load BIN [--policy-tool BIN] --work DIR" >&2; exit 2 ;;
   esac
 done
 [ -x "$AGENT" ] && [ -x "$JIT_LOAD" ] && [ -n "$WORK" ] || { echo "missing arguments" >&2; exit 2; }
+[ -z "$POLICY_TOOL" ] || [ -x "$POLICY_TOOL" ] || { echo "--policy-tool $POLICY_TOOL is not executable" >&2; exit 2; }
 tb_check_inputs
 command -v objcopy >/dev/null || skip "objcopy not installed (binutils)"
 
@@ -48,6 +52,25 @@ rm -f "$WORK/boot-text.bin"
 # Where the kernel's patch sites start: no `boot` record straddles two.
 python3 "$HERE/vmlinux_sites.py" "$VMLINUX" "$WORK/boot-sites.txt"
 gzip -1c "$WORK/boot-sites.txt" > $R/boot-sites.txt.gz
+# The critical data objects to watch, from the policy of this kernel
+# (`vmplguard analyze`, cached like run_testbed.sh's): one line each,
+# NAME LINK_VA SIZE PROTECTION. Objects in init memory (the per-CPU
+# templates) are left out: the kernel frees it after boot.
+WATCH_OPTION=
+if [ -n "$POLICY_TOOL" ]; then
+  POLICY=$WORK/vmlinux-$KVER.policy
+  if [ ! -f "$POLICY" ] || [ "$VMLINUX" -nt "$POLICY" ] || [ "$POLICY_TOOL" -nt "$POLICY" ]; then
+    "$POLICY_TOOL" analyze "$VMLINUX" -o "$POLICY" --quiet --output "$WORK/analyze-report.txt" ||
+      { echo "vmplguard analyze failed (report: $WORK/analyze-report.txt)" >&2; exit 1; }
+  fi
+  "$POLICY_TOOL" policy show "$POLICY" --format json > "$WORK/policy.json" ||
+    { echo "vmplguard policy show failed" >&2; exit 1; }
+  python3 "$HERE/check_record.py" --make-watch-list "$WORK/policy.json" > "$WORK/watch-data.txt" ||
+    { echo "no watch list from $WORK/policy.json" >&2; exit 1; }
+  cp "$WORK/watch-data.txt" $R/watch-data.txt
+  WATCH_OPTION="--watch-list $WORK/watch-data.txt"
+  echo "record test bed: watching $(grep -vc '^#' "$WORK/watch-data.txt") critical data objects of the policy"
+fi
 tb_inner_kprobe $R
 tb_initrd $R "$WORK/initrd.gz"
 
@@ -75,7 +98,7 @@ for f in benign.vgtrace.gz attack.vgtrace.gz; do
     { echo "no $f on the console" >&2; exit 1; }
 done
 if python3 "$HERE/check_record.py" --benign "$WORK/benign.vgtrace.gz" --attack "$WORK/attack.vgtrace.gz" \
-     --console "$LOG.txt" --vmlinux "$VMLINUX"; then
+     --console "$LOG.txt" --vmlinux "$VMLINUX" $WATCH_OPTION; then
   exit 0
 fi
 echo "record test bed FAILED; boot log kept at $LOG.txt" >&2

@@ -557,6 +557,139 @@ void Session::replay_cr(const Event& event, bool hostile, PhaseStats& stats) {
   }
 }
 
+DataStats& Session::data_stats(const std::string& phase, const std::string& protection) {
+  for (DataStats& stats : report_.data)
+    if (stats.run == run_ && stats.phase == phase && stats.protection == protection) return stats;
+  report_.data.push_back(DataStats{run_, phase, protection});
+  return report_.data.back();
+}
+
+namespace {
+
+const char* policy_protection_name(uint16_t protection) {
+  switch (static_cast<policy::Protection>(protection)) {
+    case policy::Protection::kLockedAfterBoot: return "locked_after_boot";
+    case policy::Protection::kWriteMediated: return "write_mediated";
+    case policy::Protection::kWatched: return "watched";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+// The kernel rewrote a critical data object during the phase. The policy's
+// class (not the trace's) decides how the write reaches the monitor, as it
+// would in a guest running with that policy: a write-mediated object through
+// MEDIATED_WRITE (the guest patches route its writers there), anything else
+// as the kernel's own plain write at VMPL3. A locked object must then be
+// refused (or, when it shares its page with other data, reported): either
+// way a benign write is a false positive and is counted as one. Data records
+// are the kernel's own, also in the attack phase: the attacker's actions are
+// the pokes, modules and CR writes.
+void Session::replay_data(const Event& event, PhaseStats& stats) {
+  const std::string& phase = trace_->phases[event.phase];
+  const std::string where = trace_->file + ":" + std::to_string(event.line) + ": " + event.name;
+  if (!in_image(event.va, event.size)) {
+    report_.notes.push_back(run_ + ": " + where + ": data record outside the kernel image, not replayed");
+    return;
+  }
+  const uint64_t offset = event.va - image_.link_text;
+  const policy::CriticalObject* object = view_.find_object(offset);
+  if (object == nullptr || object->offset != offset || event.name != view_.string(object->name)) {
+    report_.notes.push_back(run_ + ": " + where + ": not an object of this policy at " + hex_va(event.va) +
+                            ", not replayed");
+    return;
+  }
+  const std::string protection = policy_protection_name(object->protection);
+  if (protection != protection_name(event.protection))
+    report_.notes.push_back(run_ + ": " + where + ": the trace says " + protection_name(event.protection) +
+                            ", the policy " + protection + ": replayed as the policy says");
+  DataStats& data = data_stats(phase, protection);
+  data.records += 1;
+  data.bytes_changed += event.value;
+  data.pieces += event.patches.size();
+  const PatchBytes& first = event.patches.front();
+  const std::string what = where + " (" + protection + ", phase " + phase +
+                           "): " + std::to_string(event.value) + " bytes changed, first +" +
+                           hex_va(first.va - event.va) + " " +
+                           hex_bytes(first.old_bytes.data(), first.length) + " -> " +
+                           hex_bytes(first.new_bytes.data(), first.length);
+
+  if (object->protection == static_cast<uint16_t>(policy::Protection::kWriteMediated)) {
+    bool refused = false;
+    std::string why;
+    for (const PatchBytes& piece : event.patches) {
+      vg_mediated_write request{};
+      request.object_va = runtime_va(offset);
+      request.offset = static_cast<uint32_t>(piece.va - event.va);
+      request.length = piece.length;
+      std::memcpy(request.bytes, piece.new_bytes.data(), piece.length);
+      const kci::CallOutcome outcome = guest_->call_with(VG_CALL_MEDIATED_WRITE, &request, sizeof(request));
+      stats.round_trips += 1;
+      stats.patch_entries += 1;
+      const std::vector<vg_record> records = drain();
+      const Gpa gpa = image_gpa(piece.va - image_.link_text);
+      if (outcome.result != VG_RESULT_SUCCESS) {
+        refused = true;
+        why = describe_record(*this, last_denial(records));
+        // SAFETY: the replay harness keeps guest memory in step with the
+        // recorded kernel after a false positive; VMPL0 writes guest memory.
+        guest_->poke(gpa, piece.new_bytes.data(), piece.length);
+        continue;
+      }
+      uint8_t now[kMaxPatchBytes];
+      guest_->read(gpa, now, piece.length);
+      if (std::memcmp(now, piece.new_bytes.data(), piece.length) != 0) report_.allowed_not_written += 1;
+    }
+    (refused ? data.denied : data.allowed) += 1;
+    count(stats, false, refused, what + ": MEDIATED_WRITE refused: " + why,
+          "write_mediated object refused through MEDIATED_WRITE: " + event.name);
+    return;
+  }
+
+  bool refused = false;
+  for (const PatchBytes& piece : event.patches) {
+    const Gpa gpa = image_gpa(piece.va - image_.link_text);
+    const auto outcome = guest_->kernel_write(gpa, piece.new_bytes.data(), piece.length, runtime_va(0));
+    if (!outcome.performed) {
+      refused = true;
+      // SAFETY: as above, the harness writes the recorded bytes as VMPL0.
+      guest_->poke(gpa, piece.new_bytes.data(), piece.length);
+    }
+  }
+  guest_->call(VG_CALL_QUERY);  // the monitor's next entry compares the watched ranges
+  const std::vector<vg_record> records = drain();
+  bool reported = false;
+  std::string got;
+  for (const vg_record& record : records) {
+    if (record.policy_offset != object->offset) continue;
+    if (record.kind == VG_KIND_WATCHED_CHANGED) reported = true;
+    if (record.kind == VG_KIND_WATCHED_CHANGED || record.kind == VG_KIND_DATA_WRITE)
+      got = describe_record(*this, &record);
+  }
+  if (object->protection == static_cast<uint16_t>(policy::Protection::kLockedAfterBoot)) {
+    if (refused || reported) {
+      (refused ? data.denied : data.alarms) += 1;
+      const std::string verdict = refused ? "write denied" : "write reported (the object shares its page)";
+      report_.locked_rewrites.push_back(run_ + " " + phase + " " + event.name + ": " +
+                                        std::to_string(event.value) + " bytes, " + verdict + ", " + got);
+      count(stats, false, true, what + ": " + got,
+            "locked_after_boot object rewritten by the kernel after boot (" + verdict + "): " + event.name);
+    } else {
+      // The write went through unseen: a hole in the monitor, not a false
+      // positive; say so.
+      data.allowed += 1;
+      data.unnoticed += 1;
+      report_.notes.push_back(run_ + ": " + what + ": LOCKED OBJECT WRITTEN WITHOUT A DENIAL OR A REPORT");
+      count(stats, false, false, what, "");
+    }
+    return;
+  }
+  (refused ? data.denied : data.allowed) += 1;
+  if (reported) data.reported += 1;
+  count(stats, false, refused, what + ": " + got, "watched object write refused: " + event.name);
+}
+
 bool Session::continue_with(const Trace& next, std::string run) {
   if (next.kernel.build_id != trace_->kernel.build_id ||
       next.kernel.kaslr_offset != trace_->kernel.kaslr_offset)
@@ -588,6 +721,7 @@ void Session::replay_events() {
       case EventKind::kJit: replay_jit(event, hostile, stats); break;
       case EventKind::kCr: replay_cr(event, hostile, stats); break;
       case EventKind::kOutOfLine: replay_out_of_line(event, stats); break;
+      case EventKind::kData: replay_data(event, stats); break;
     }
   }
   if (ring_->lost() != 0)

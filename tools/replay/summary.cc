@@ -116,6 +116,26 @@ std::string summary_text(const ReplayReport& report, const RunFacts& facts) {
       if (p.run == run && (p.events != 0 || p.round_trips != 0)) out += row(p);
     out += row(total_of(report, run));
   }
+  if (!report.data.empty()) {
+    out +=
+        "\ncritical data the kernel rewrote after boot (trace `data` records; docs/replay.md):\n"
+        "run     phase         protection         records   bytes  allowed  denied  alarms  reported\n";
+    for (const DataStats& d : report.data) {
+      std::snprintf(line, sizeof(line), "%-7s %-12s  %-17s %8llu %7llu %8llu %7llu %7llu %9llu\n",
+                    d.run.c_str(), d.phase.c_str(), d.protection.c_str(),
+                    static_cast<unsigned long long>(d.records),
+                    static_cast<unsigned long long>(d.bytes_changed),
+                    static_cast<unsigned long long>(d.allowed), static_cast<unsigned long long>(d.denied),
+                    static_cast<unsigned long long>(d.alarms), static_cast<unsigned long long>(d.reported));
+      out += line;
+    }
+  }
+  if (!report.locked_rewrites.empty()) {
+    out +=
+        "\nFALSE POSITIVES: locked_after_boot objects the real kernel rewrote after boot (the monitor "
+        "refuses or reports these legitimate writes; the policy's class for them is wrong):\n";
+    for (const std::string& rewrite : report.locked_rewrites) out += "  FALSE POSITIVE " + rewrite + "\n";
+  }
   if (!report.attacks.empty()) out += "\nattacks (expected -> got):\n";
   for (const AttackOutcome& a : report.attacks) {
     const char* verdict = !a.denied ? "ALLOWED" : a.detected_only ? "detected" : "denied";
@@ -167,6 +187,25 @@ std::string summary_json(const ReplayReport& report, const RunFacts& facts) {
     first = false;
   }
   for (const std::string& run : runs_of(report)) out += "," + json_phase(total_of(report, run));
+  out += "],\"data\":[";
+  first = true;
+  for (const DataStats& d : report.data) {
+    out += std::string(first ? "" : ",") + "{\"run\":" + json_string(d.run) +
+           ",\"phase\":" + json_string(d.phase) + ",\"protection\":" + json_string(d.protection) +
+           ",\"records\":" + std::to_string(d.records) +
+           ",\"bytes_changed\":" + std::to_string(d.bytes_changed) +
+           ",\"pieces\":" + std::to_string(d.pieces) + ",\"allowed\":" + std::to_string(d.allowed) +
+           ",\"denied\":" + std::to_string(d.denied) + ",\"alarms\":" + std::to_string(d.alarms) +
+           ",\"reported\":" + std::to_string(d.reported) + ",\"unnoticed\":" + std::to_string(d.unnoticed) +
+           "}";
+    first = false;
+  }
+  out += "],\"locked_rewrites\":[";
+  first = true;
+  for (const std::string& rewrite : report.locked_rewrites) {
+    out += (first ? "" : ",") + json_string(rewrite);
+    first = false;
+  }
   out += "],\"attacks\":[";
   first = true;
   for (const AttackOutcome& a : report.attacks) {

@@ -137,17 +137,56 @@ struct State {
   bool seen_end = false;
   uint64_t batch_remaining = 0;  // pokes still owed to the open batch
   uint32_t batch_line = 0;
+  uint64_t pieces_remaining = 0;  // pieces still owed to the open data record
+  uint32_t data_line = 0;
 };
+
+Result<DataProtection, Error> parse_protection(const LineParser& p, std::string_view field) {
+  static constexpr DataProtection kAll[] = {DataProtection::kLockedAfterBoot, DataProtection::kWriteMediated,
+                                            DataProtection::kWatched};
+  for (DataProtection protection : kAll)
+    if (field == protection_name(protection)) return protection;
+  return Err{p.error("unknown PROTECTION '" + std::string(field.substr(0, 40)) +
+                     "' (locked_after_boot, write_mediated, watched)")};
+}
+
+// One `piece OFFSET OLD NEW` of the open data record: inside the object,
+// after the previous piece, and not holding more bytes than CHANGED.
+Result<void, Error> parse_piece(const LineParser& p, const std::vector<std::string_view>& f, uint32_t line,
+                                Event& data) {
+  if (f.size() != 4) return Err{p.error("'piece' needs OFFSET OLD NEW")};
+  if (f[1].size() > 8) return Err{p.error("OFFSET: '" + std::string(f[1].substr(0, 40)) + "' is over 4 GiB")};
+  PatchBytes piece = VG_TRY(parse_patch(p, f, line));
+  const uint64_t offset = piece.va;
+  if (offset > data.size || piece.length > data.size - offset)
+    return Err{p.error("piece at offset " + std::to_string(offset) + " leaves the object (" +
+                       std::to_string(data.size) + " bytes)")};
+  uint64_t held = piece.length;
+  if (!data.patches.empty()) {
+    const PatchBytes& previous = data.patches.back();
+    if (data.va + offset < previous.va + previous.length)
+      return Err{
+          p.error("piece at offset " + std::to_string(offset) + " overlaps or precedes the previous one")};
+  }
+  for (const PatchBytes& earlier : data.patches) held += earlier.length;
+  if (held > data.value) return Err{p.error("pieces hold more bytes than CHANGED")};
+  piece.va = data.va + offset;
+  data.patches.push_back(piece);
+  return Ok{};
+}
 
 Result<void, Error> parse_line(State& s, const std::string& file, uint32_t line, std::string_view text) {
   LineParser p(file, line, text);
   if (s.seen_end) return Err{p.error("record after 'end'")};
   // `note` is free text: take it before splitting.
   if (text.starts_with("note ") || text == "note") {
-    if (!s.seen_version) return Err{p.error("first record must be 'vgtrace 1'")};
+    if (!s.seen_version) return Err{p.error("first record must be 'vgtrace 1' or 'vgtrace 2'")};
     if (s.batch_remaining != 0)
       return Err{p.error("batch of line " + std::to_string(s.batch_line) + " still owes " +
                          std::to_string(s.batch_remaining) + " poke records")};
+    if (s.pieces_remaining != 0)
+      return Err{p.error("data record of line " + std::to_string(s.data_line) + " still owes " +
+                         std::to_string(s.pieces_remaining) + " piece records")};
     s.trace.notes.emplace_back(text.size() > 5 ? text.substr(5) : std::string_view{});
     // One documented note form carries data (docs/trace-format.md): the
     // out-of-line code (trampolines) the kernel registers.
@@ -181,11 +220,14 @@ Result<void, Error> parse_line(State& s, const std::string& file, uint32_t line,
   };
   if (!s.seen_version) {
     if (kind != "vgtrace")
-      return Err{p.error("first record must be 'vgtrace 1', got '" + std::string(kind.substr(0, 40)) + "'")};
+      return Err{p.error("first record must be 'vgtrace 1' or 'vgtrace 2', got '" +
+                         std::string(kind.substr(0, 40)) + "'")};
     VG_TRY_VOID(want(2));
     const uint64_t version = VG_TRY(p.decimal(f[1], "version"));
-    if (version != kTraceVersion)
-      return Err{p.error("unsupported trace version " + std::to_string(version) + " (this reader knows 1)")};
+    if (version < kOldestTraceVersion || version > kTraceVersion)
+      return Err{
+          p.error("unsupported trace version " + std::to_string(version) + " (this reader knows 1 and 2)")};
+    s.trace.version = static_cast<uint32_t>(version);
     s.seen_version = true;
     return Ok{};
   }
@@ -198,6 +240,16 @@ Result<void, Error> parse_line(State& s, const std::string& file, uint32_t line,
     s.batch_remaining -= 1;
     return Ok{};
   }
+  if (s.pieces_remaining != 0) {
+    if (kind != "piece")
+      return Err{p.error("data record of line " + std::to_string(s.data_line) + " still owes " +
+                         std::to_string(s.pieces_remaining) + " piece records, got '" +
+                         std::string(kind.substr(0, 40)) + "'")};
+    VG_TRY_VOID(parse_piece(p, f, line, s.trace.events.back()));
+    s.pieces_remaining -= 1;
+    return Ok{};
+  }
+  if (kind == "piece") return Err{p.error("'piece' outside a data record")};
   if (kind == "kernel") {
     if (s.seen_kernel) return Err{p.error("second 'kernel' record")};
     VG_TRY_VOID(want(5));
@@ -272,6 +324,25 @@ Result<void, Error> parse_line(State& s, const std::string& file, uint32_t line,
       return Err{p.error("REG must be cr0 or cr4, got '" + std::string(f[1].substr(0, 40)) + "'")};
     event.name = std::string(f[1]);
     event.value = VG_TRY(p.hex(f[2], "VALUE"));
+  } else if (kind == "data") {
+    if (s.trace.version < 2) return Err{p.error("'data' records need 'vgtrace 2' (this trace says 1)")};
+    VG_TRY_VOID(want(7));
+    event.kind = EventKind::kData;
+    event.name = VG_TRY(p.token(f[1], "NAME", 128));
+    event.va = VG_TRY(p.hex(f[2], "VA"));
+    event.size = VG_TRY(p.decimal(f[3], "SIZE"));
+    if (event.size == 0 || event.size > (uint64_t{1} << 32))
+      return Err{p.error("data SIZE must be 1..4 GiB")};
+    if (event.va > std::numeric_limits<uint64_t>::max() - event.size) return Err{p.error("VA + SIZE wraps")};
+    event.protection = VG_TRY(parse_protection(p, f[4]));
+    event.value = VG_TRY(p.decimal(f[5], "CHANGED"));
+    if (event.value == 0 || event.value > event.size)
+      return Err{p.error("CHANGED must be 1..SIZE (" + std::to_string(event.size) + ")")};
+    const uint64_t pieces = VG_TRY(p.decimal(f[6], "PIECES"));
+    if (pieces == 0 || pieces > kMaxDataPieces)
+      return Err{p.error("PIECES must be 1.." + std::to_string(kMaxDataPieces))};
+    s.pieces_remaining = pieces;
+    s.data_line = line;
   } else {
     return Err{p.error("unknown record kind '" + std::string(kind.substr(0, 40)) + "'")};
   }
@@ -291,6 +362,15 @@ const char* origin_name(Origin origin) {
     case Origin::kUnknown: return "unknown";
   }
   return "unknown";
+}
+
+const char* protection_name(DataProtection protection) {
+  switch (protection) {
+    case DataProtection::kLockedAfterBoot: return "locked_after_boot";
+    case DataProtection::kWriteMediated: return "write_mediated";
+    case DataProtection::kWatched: return "watched";
+  }
+  return "watched";
 }
 
 Result<Trace, std::string> parse_trace(std::string_view text, const std::string& file) {
@@ -317,9 +397,11 @@ Result<Trace, std::string> parse_trace(std::string_view text, const std::string&
     VG_TRY_VOID(parse_line(s, file, line, content));
   }
   const std::string where = file + ":" + std::to_string(line) + ": ";
-  if (!s.seen_version) return Err{where + "empty trace: no 'vgtrace 1' record"};
+  if (!s.seen_version) return Err{where + "empty trace: no 'vgtrace' record"};
   if (s.batch_remaining != 0)
     return Err{where + "truncated inside the batch of line " + std::to_string(s.batch_line)};
+  if (s.pieces_remaining != 0)
+    return Err{where + "truncated inside the data record of line " + std::to_string(s.data_line)};
   if (!s.seen_end) return Err{where + "truncated: no 'end' record"};
   if (!s.seen_kernel) return Err{where + "no 'kernel' record"};
   return std::move(s.trace);

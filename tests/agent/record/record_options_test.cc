@@ -14,9 +14,16 @@ Result<RecordOptions, std::string> parse(std::vector<const char*> args) {
 }
 
 TEST(RecordOptions, AcceptsEveryOption) {
-  auto options = parse({"--record", "/out/t.vgtrace", "--boot-baseline", "/b.bin", "--boot-sites", "/s",
-                        "--kcore", "/k", "--control", "/tmp/ctl", "--link-text", "0xffffffff80000000",
-                        "--ready-file", "/r", "--kallsyms", "/ks", "--notes", "/n"});
+  auto options = parse({"--record",        "/out/t.vgtrace",
+                        "--boot-baseline", "/b.bin",
+                        "--boot-sites",    "/s",
+                        "--kcore",         "/k",
+                        "--control",       "/tmp/ctl",
+                        "--link-text",     "0xffffffff80000000",
+                        "--ready-file",    "/r",
+                        "--kallsyms",      "/ks",
+                        "--notes",         "/n",
+                        "--watch-data",    "/w"});
   ASSERT_TRUE(options.ok()) << options.error();
   EXPECT_EQ(options->trace_path, "/out/t.vgtrace");
   EXPECT_EQ(options->boot_baseline, "/b.bin");
@@ -27,6 +34,7 @@ TEST(RecordOptions, AcceptsEveryOption) {
   EXPECT_EQ(options->ready_file, "/r");
   EXPECT_EQ(options->kallsyms, "/ks");
   EXPECT_EQ(options->notes, "/n");
+  EXPECT_EQ(options->watch_data, "/w");
 }
 
 TEST(RecordOptions, DefaultsToTheX86LinkAddressAndProcFiles) {

@@ -43,7 +43,7 @@ TEST(TraceWriter, WritesEveryRecordKindAsTheFormatSpellsIt) {
   ASSERT_TRUE(writer.note("probe native_write_cr0 did not attach").ok());
   ASSERT_TRUE(writer.end(42, 0).ok());
   EXPECT_EQ(file.text(),
-            "vgtrace 1\n"
+            "vgtrace 2\n"
             "kernel 6.12.117+deb12-cloud-amd64 0a1b2c ffffffff81000000 0\n"
             "phase boot\n"
             "boot ffffffff81000010 e800000000 0f1f440000\n"
@@ -83,7 +83,59 @@ TEST(TraceWriter, RefusesWhatTheFormatCannotCarry) {
   EXPECT_FALSE(writer.cr(3, 1).ok());
   ASSERT_TRUE(writer.end(0, 0).ok());
   EXPECT_EQ(writer.note("late").error(), "trace record after `end`");
-  EXPECT_EQ(file.text(), "vgtrace 1\nkernel 6.12.117+deb12-cloud-amd64 0a1b2c ffffffff81000000 0\nend 0 0\n");
+  EXPECT_EQ(file.text(), "vgtrace 2\nkernel 6.12.117+deb12-cloud-amd64 0a1b2c ffffffff81000000 0\nend 0 0\n");
+}
+
+TraceDataChange data_change(std::vector<TraceDataPiece> pieces, uint64_t changed) {
+  TraceDataChange change;
+  change.name = "level2_kernel_pgt";
+  change.va = 0xffffffff82e0b000;
+  change.size = 4096;
+  change.protection = DataProtection::kWriteMediated;
+  change.changed = changed;
+  change.pieces = std::move(pieces);
+  return change;
+}
+
+TraceDataPiece piece(uint64_t offset, std::vector<uint8_t> old_bytes, std::vector<uint8_t> new_bytes) {
+  TraceDataPiece p;
+  p.offset = offset;
+  p.length = static_cast<uint8_t>(old_bytes.size());
+  std::memcpy(p.old_bytes, old_bytes.data(), old_bytes.size());
+  std::memcpy(p.new_bytes, new_bytes.data(), new_bytes.size());
+  return p;
+}
+
+// Format 2: a changed critical data object is one `data` line and its pieces.
+TEST(TraceWriter, WritesDataRecordsWithTheirPieces) {
+  MemoryFile file;
+  TraceWriter writer(file.get());
+  ASSERT_TRUE(writer.begin(debian_kernel()).ok());
+  ASSERT_TRUE(writer.data(data_change({piece(0x10, {0xe3, 1}, {0x63, 1}), piece(0x1f8, {0}, {1})}, 40)).ok());
+  EXPECT_EQ(file.text(),
+            "vgtrace 2\nkernel 6.12.117+deb12-cloud-amd64 0a1b2c ffffffff81000000 0\n"
+            "data level2_kernel_pgt ffffffff82e0b000 4096 write_mediated 40 2\n"
+            "piece 10 e301 6301\n"
+            "piece 1f8 00 01\n");
+}
+
+TEST(TraceWriter, RefusesDataRecordsTheReaderWouldReject) {
+  MemoryFile file;
+  TraceWriter writer(file.get());
+  ASSERT_TRUE(writer.begin(debian_kernel()).ok());
+  EXPECT_EQ(writer.data(data_change({}, 1)).error(),
+            "data record of level2_kernel_pgt: 0 pieces (the format carries 1..8)");
+  EXPECT_FALSE(writer.data(data_change(std::vector<TraceDataPiece>(9, piece(0, {0}, {1})), 9)).ok());
+  EXPECT_EQ(writer.data(data_change({piece(0, {0}, {1})}, 0)).error(),
+            "data record of level2_kernel_pgt: 0 changed bytes in an object of 4096");
+  EXPECT_FALSE(writer.data(data_change({piece(0, {0}, {1})}, 4097)).ok());
+  EXPECT_FALSE(writer.data(data_change({piece(4095, {0, 0}, {1, 1})}, 2)).ok());
+  EXPECT_FALSE(writer.data(data_change({piece(8, {0, 0}, {1, 1}), piece(9, {0}, {1})}, 3)).ok());
+  EXPECT_EQ(writer.data(data_change({piece(0, {0, 0}, {1, 1})}, 1)).error(),
+            "data record of level2_kernel_pgt: pieces hold more bytes than CHANGED");
+  TraceDataPiece empty;
+  EXPECT_FALSE(writer.data(data_change({empty}, 1)).ok());
+  EXPECT_EQ(file.text(), "vgtrace 2\nkernel 6.12.117+deb12-cloud-amd64 0a1b2c ffffffff81000000 0\n");
 }
 
 TEST(TraceWriter, KernelSuppliedTextCannotBreakALine) {

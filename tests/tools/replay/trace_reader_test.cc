@@ -70,8 +70,9 @@ TEST(TraceReader, RefusesBadInputWithFileAndLine) {
     std::string error;
   } cases[] = {
       {"", "t.vgtrace:0: empty trace"},
-      {"vgtrace 2\n", "t.vgtrace:1: unsupported trace version 2"},
-      {"kernel x\n", "t.vgtrace:1: first record must be 'vgtrace 1'"},
+      {"vgtrace 3\n", "t.vgtrace:1: unsupported trace version 3 (this reader knows 1 and 2)"},
+      {"vgtrace 0\n", "t.vgtrace:1: unsupported trace version 0"},
+      {"kernel x\n", "t.vgtrace:1: first record must be 'vgtrace 1' or 'vgtrace 2'"},
       {"vgtrace 1\nphase boot\n", "t.vgtrace:2: 'phase' before the 'kernel' record"},
       {h + "frobnicate 1\nend 0 0\n", "t.vgtrace:4: unknown record kind 'frobnicate'"},
       {h + "poke FFFFFFFF81001000 cc cc\nend 0 0\n",
@@ -107,6 +108,86 @@ TEST(TraceReader, RefusesBadInputWithFileAndLine) {
       {"vgtrace 1\nkernel r 00 ffffffff81000100 0\nend 0 0\n",
        "t.vgtrace:2: LINK_TEXT and KASLR_OFFSET must be page multiples"},
       {h + "phase " + std::string(5000, 'a') + "\n", "t.vgtrace:4: line longer than 4096 bytes"},
+  };
+  for (const auto& c : cases) {
+    const std::string error = error_of(c.text);
+    EXPECT_EQ(error.rfind(c.error, 0), 0u) << "input:\n" << c.text.substr(0, 200) << "\ngot: " << error;
+  }
+}
+
+const char kHeader2[] =
+    "vgtrace 2\n"
+    "kernel 6.12.117+deb12-cloud-amd64 7f76f39faf07f34cfa9fadd801e131bfa8cb6dc3 ffffffff81000000 0\n";
+
+// Format 2's `data` records: a critical data object the kernel rewrote after
+// boot, with its protection class and the first changed pieces, each at its
+// link address (object VA + OFFSET) for the replay.
+TEST(TraceReader, ParsesDataRecordsOfFormatTwo) {
+  auto parsed = parse_trace(std::string(kHeader2) +
+                                "phase module\n"
+                                "data level2_kernel_pgt ffffffff82e0b000 4096 write_mediated 9 2\n"
+                                "piece 10 e3010001 63010001\n"
+                                "piece 1f8 00 01\n"
+                                "data init_task ffffffff82a0a940 9792 watched 1 1\n"
+                                "piece 0 00 01\n"
+                                "end 0 0\n",
+                            "t.vgtrace");
+  ASSERT_TRUE(parsed.ok()) << parsed.error();
+  const Trace& trace = parsed.value();
+  EXPECT_EQ(trace.version, 2u);
+  ASSERT_EQ(trace.events.size(), 3u);
+  const Event& pgt = trace.events[1];
+  EXPECT_EQ(pgt.kind, EventKind::kData);
+  EXPECT_EQ(pgt.name, "level2_kernel_pgt");
+  EXPECT_EQ(pgt.va, 0xffffffff82e0b000u);
+  EXPECT_EQ(pgt.size, 4096u);
+  EXPECT_EQ(pgt.protection, DataProtection::kWriteMediated);
+  EXPECT_EQ(pgt.value, 9u);
+  ASSERT_EQ(pgt.patches.size(), 2u);
+  EXPECT_EQ(pgt.patches[0].va, 0xffffffff82e0b010u);
+  EXPECT_EQ(pgt.patches[0].length, 4u);
+  EXPECT_EQ(pgt.patches[0].new_bytes[0], 0x63);
+  EXPECT_EQ(pgt.patches[1].va, 0xffffffff82e0b1f8u);
+  EXPECT_EQ(trace.phases[pgt.phase], "module");
+  EXPECT_EQ(trace.events[2].protection, DataProtection::kWatched);
+}
+
+TEST(TraceReader, RefusesBadDataRecords) {
+  const std::string h = kHeader2;  // 2 lines
+  const std::string d = "data x ffffffff82000000 64 locked_after_boot ";
+  const struct {
+    std::string text;
+    std::string error;
+  } cases[] = {
+      {std::string(kHeader) + "data x ffffffff82000000 64 watched 1 1\npiece 0 00 01\nend 0 0\n",
+       "t.vgtrace:4: 'data' records need 'vgtrace 2'"},
+      {h + d + "1\nend 0 0\n", "t.vgtrace:3: 'data' takes 6 fields, got 5"},
+      {h + "data x ffffffff82000000 64 locked 1 1\npiece 0 00 01\nend 0 0\n",
+       "t.vgtrace:3: unknown PROTECTION 'locked'"},
+      {h + d + "0 1\npiece 0 00 01\nend 0 0\n", "t.vgtrace:3: CHANGED must be 1..SIZE (64)"},
+      {h + d + "65 1\npiece 0 00 01\nend 0 0\n", "t.vgtrace:3: CHANGED must be 1..SIZE"},
+      {h + d + "1 0\nend 0 0\n", "t.vgtrace:3: PIECES must be 1..8"},
+      {h + d + "1 9\nend 0 0\n", "t.vgtrace:3: PIECES must be 1..8"},
+      {h + "data x ffffffff82000000 0 watched 1 1\npiece 0 00 01\nend 0 0\n",
+       "t.vgtrace:3: data SIZE must be 1..4 GiB"},
+      {h + "data x ffffffffffffffc0 65 watched 1 1\npiece 0 00 01\nend 0 0\n",
+       "t.vgtrace:3: VA + SIZE wraps"},
+      {h + d + "2 2\npiece 0 00 01\nend 0 0\n",
+       "t.vgtrace:5: data record of line 3 still owes 1 piece records, got 'end'"},
+      {h + d + "1 1\npiece 0 00 01\n", "t.vgtrace:4: truncated: no 'end' record"},
+      {h + d + "2 2\npiece 0 00 01\n", "t.vgtrace:4: truncated inside the data record of line 3"},
+      {h + d + "2 1\nnote x\nend 0 0\n", "t.vgtrace:4: data record of line 3 still owes 1 piece records"},
+      {h + d + "2 1\npiece 40 00 01\nend 0 0\n", "t.vgtrace:4: piece at offset 64 leaves the object"},
+      {h + d + "2 1\npiece 3f 0000 0101\nend 0 0\n", "t.vgtrace:4: piece at offset 63 leaves the object"},
+      {h + d + "4 2\npiece 4 0000 0101\npiece 5 00 01\nend 0 0\n",
+       "t.vgtrace:5: piece at offset 5 overlaps or precedes the previous one"},
+      {h + d + "1 1\npiece 0 0000 0101\nend 0 0\n", "t.vgtrace:4: pieces hold more bytes than CHANGED"},
+      {h + d + "1 1\npiece 0 00\nend 0 0\n", "t.vgtrace:4: 'piece' needs OFFSET OLD NEW"},
+      {h + d + "1 1\npiece 0 " + std::string(34, 'c') + " " + std::string(34, 'c') + "\nend 0 0\n",
+       "t.vgtrace:4: OLD: "},
+      {h + "piece 0 00 01\nend 0 0\n", "t.vgtrace:3: 'piece' outside a data record"},
+      {h + "data bad/name ffffffff82000000 64 watched 1 1\npiece 0 00 01\nend 0 0\n",
+       "t.vgtrace:3: NAME: 'bad/name' has a character outside"},
   };
   for (const auto& c : cases) {
     const std::string error = error_of(c.text);

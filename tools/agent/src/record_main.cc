@@ -20,6 +20,7 @@
 #include <string>
 
 #include "agent/boot_diff.h"
+#include "agent/data_watch.h"
 #include "agent/kallsyms_table.h"
 #include "agent/kernel_identity.h"
 #include "agent/record_options.h"
@@ -144,6 +145,18 @@ Result<void, std::string> write_boot_diff(const RecordOptions& options, const Ke
   return Ok{};
 }
 
+// The critical data objects of --watch-data, read through --kcore.
+Result<std::unique_ptr<DataWatch>, std::string> open_data_watch(const RecordOptions& options,
+                                                                uint64_t kaslr_offset) {
+  auto text = VG_TRY(read_file(options.watch_data, 16u << 20));
+  auto objects = parse_watch_list(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()));
+  if (!objects) return Err(options.watch_data + ": " + objects.error());
+  const std::string kcore = options.kcore;
+  return std::make_unique<DataWatch>(
+      std::move(objects).value(), kaslr_offset,
+      [kcore](uint64_t va, uint64_t size) { return read_kcore(kcore, va, size); });
+}
+
 int record(const RecordOptions& options) {
   auto notes = read_file(options.notes, 1u << 20);
   if (!notes) return fail(notes.error());
@@ -169,9 +182,25 @@ int record(const RecordOptions& options) {
   // Before any probe attaches: attaching patches fentry sites itself.
   if (status && !options.boot_baseline.empty()) status = writer.phase("boot");
   if (status && !options.boot_baseline.empty()) status = write_boot_diff(options, *layout, writer);
+  // The data baseline: user space runs, so the kernel has locked its text
+  // and ro_after_init; what changes from here on is post-boot behaviour.
+  std::unique_ptr<DataWatch> data_watch;
+  if (status && !options.watch_data.empty()) {
+    auto opened = open_data_watch(options, kernel.kaslr_offset);
+    if (!opened) return fail(opened.error());
+    data_watch = std::move(opened).value();
+    status = data_watch->baseline(writer);
+  }
   if (status) status = writer.phase("agent-attach");
   if (status) status = writer.flush();
   if (!status) return fail(status.error());
+  // Before every phase line: the objects that changed during the phase ending.
+  auto check_data = [&]() -> Result<void, std::string> {
+    if (data_watch == nullptr) return Ok{};
+    auto checked = data_watch->check(writer);
+    if (!checked) return Err(checked.error());
+    return Ok{};
+  };
 
   RecordLayout record_layout{layout->text, layout->end, kernel.kaslr_offset, layout->poke_memset};
   RecordSession session(writer, record_layout,
@@ -217,8 +246,13 @@ int record(const RecordOptions& options) {
       // is in the ring by now: deliver it before the phase line.
       probes->drain();
       if (!write_error.empty()) break;
-      auto switched = valid_phase_name(line) ? session.switch_phase(line)
-                                             : writer.note("control: bad phase name ignored: " + line);
+      Result<void, std::string> switched = Ok{};
+      if (valid_phase_name(line)) {
+        switched = check_data();
+        if (switched) switched = session.switch_phase(line);
+      } else {
+        switched = writer.note("control: bad phase name ignored: " + line);
+      }
       if (!switched) {
         write_error = switched.error();
         break;
@@ -231,10 +265,15 @@ int record(const RecordOptions& options) {
   // recorded in its own phase, not in the driver's last one.
   probes->drain();
   if (write_error.empty()) {
-    auto switched = session.switch_phase("agent-detach");
+    auto switched = check_data();
+    if (switched) switched = session.switch_phase("agent-detach");
     if (!switched) write_error = switched.error();
   }
   probes->stop_and_drain();
+  if (write_error.empty()) {
+    auto checked = check_data();
+    if (!checked) write_error = checked.error();
+  }
   if (!write_error.empty()) return fail(write_error);
   const ProbeCounters counters = probes->counters();
   status = session.finish(counters.produced);
@@ -244,6 +283,10 @@ int record(const RecordOptions& options) {
       static_cast<unsigned long long>(session.decoded()),
       static_cast<unsigned long long>(counters.produced - std::min(counters.produced, session.decoded())),
       static_cast<unsigned long long>(session.patches()), static_cast<unsigned long long>(writer.lines()));
+  if (data_watch != nullptr) {
+    std::fprintf(stderr, "vmplguard-agent: record: %llu data records\n",
+                 static_cast<unsigned long long>(data_watch->records()));
+  }
   return 0;
 }
 

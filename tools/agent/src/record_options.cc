@@ -17,6 +17,7 @@ bool wants_record_mode(int argc, const char* const* argv) {
 
 const char* record_usage() {
   return "usage: vmplguard-agent --record FILE [--boot-baseline FILE [--boot-sites FILE]] [--kcore PATH]\n"
+         "                       [--watch-data FILE]\n"
          "                       [--control FIFO]\n"
          "                       [--link-text HEX] [--ready-file PATH]\n"
          "                       [--kallsyms PATH] [--notes PATH]\n"
@@ -27,6 +28,10 @@ const char* record_usage() {
          "                        and every difference becomes a `boot` record in phase `boot`\n"
          "  --boot-sites FILE     hex link addresses (one a line) where patch sites start: no\n"
          "                        `boot` record crosses one\n"
+         "  --watch-data FILE     critical data objects, one a line: NAME LINK_VA SIZE PROTECTION\n"
+         "                        (from the policy); each is read from --kcore when recording starts\n"
+         "                        and at every phase boundary, and a `data` record is written for\n"
+         "                        every object whose bytes changed since the previous read\n"
          "  --control FIFO        created if absent; each line written to it is a phase name: the\n"
          "                        agent drains the probes, writes `phase NAME`, then writes NAME to\n"
          "                        FIFO.ack (the driver waits for it before acting)\n"
@@ -41,8 +46,9 @@ Result<RecordOptions, std::string> parse_record_options(int argc, const char* co
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool takes_value = arg == "--record" || arg == "--boot-baseline" || arg == "--boot-sites" ||
-                             arg == "--kcore" || arg == "--control" || arg == "--link-text" ||
-                             arg == "--ready-file" || arg == "--kallsyms" || arg == "--notes";
+                             arg == "--watch-data" || arg == "--kcore" || arg == "--control" ||
+                             arg == "--link-text" || arg == "--ready-file" || arg == "--kallsyms" ||
+                             arg == "--notes";
     if (!takes_value) {
       if (arg == "--policy" || arg == "--output" || arg == "--metrics-port" || arg == "--dedup-window-ms") {
         return Err(arg + " is not used in record mode (a record run classifies and exports nothing)");
@@ -59,6 +65,8 @@ Result<RecordOptions, std::string> parse_record_options(int argc, const char* co
       options.boot_baseline = value;
     } else if (arg == "--boot-sites") {
       options.boot_sites = value;
+    } else if (arg == "--watch-data") {
+      options.watch_data = value;
     } else if (arg == "--kcore") {
       options.kcore = value;
     } else if (arg == "--control") {

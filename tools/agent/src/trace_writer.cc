@@ -68,6 +68,15 @@ const char* batch_origin_name(BatchOrigin origin) {
   return "unknown";
 }
 
+const char* data_protection_name(DataProtection protection) {
+  switch (protection) {
+    case DataProtection::kLockedAfterBoot: return "locked_after_boot";
+    case DataProtection::kWriteMediated: return "write_mediated";
+    case DataProtection::kWatched: return "watched";
+  }
+  return "watched";
+}
+
 bool valid_phase_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name) {
@@ -106,7 +115,7 @@ Result<void, std::string> TraceWriter::begin(const TraceKernel& kernel) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
       return Err(std::string("trace header: build id is not lower-case hex"));
   }
-  VG_TRY_VOID(write_line("vgtrace 1"));
+  VG_TRY_VOID(write_line("vgtrace " + std::to_string(kTraceFormatVersion)));
   std::string line = "kernel " + trace_token(kernel.release) + " " + kernel.build_id_hex + " ";
   append_hex_u64(line, kernel.link_text);
   line.push_back(' ');
@@ -183,6 +192,50 @@ Result<void, std::string> TraceWriter::cr(unsigned reg, uint64_t value) {
   std::string line = "cr cr" + std::to_string(reg) + " ";
   append_hex_u64(line, value);
   return write_line(line);
+}
+
+Result<void, std::string> TraceWriter::data(const TraceDataChange& change) {
+  VG_TRY_VOID(ready());
+  const std::string what = "data record of " + trace_token(change.name);
+  if (change.size == 0) return Err(what + ": object of 0 bytes");
+  if (change.pieces.empty() || change.pieces.size() > kMaxDataPieces) {
+    return Err(what + ": " + std::to_string(change.pieces.size()) + " pieces (the format carries 1.." +
+               std::to_string(kMaxDataPieces) + ")");
+  }
+  if (change.changed == 0 || change.changed > change.size) {
+    return Err(what + ": " + std::to_string(change.changed) + " changed bytes in an object of " +
+               std::to_string(change.size));
+  }
+  uint64_t piece_bytes = 0;
+  uint64_t next_offset = 0;
+  for (const auto& piece : change.pieces) {
+    if (piece.length == 0 || piece.length > kTraceMaxBytes) {
+      return Err(what + ": a piece of " + std::to_string(piece.length) + " bytes (the format carries 1..16)");
+    }
+    if (piece.offset < next_offset || piece.offset > change.size ||
+        piece.length > change.size - piece.offset) {
+      return Err(what + ": piece at offset " + std::to_string(piece.offset) +
+                 " overlaps the previous one or leaves the object");
+    }
+    next_offset = piece.offset + piece.length;
+    piece_bytes += piece.length;
+  }
+  if (piece_bytes > change.changed) return Err(what + ": pieces hold more bytes than CHANGED");
+  std::string line = "data " + trace_token(change.name) + " ";
+  append_hex_u64(line, change.va);
+  line += " " + std::to_string(change.size) + " " + data_protection_name(change.protection) + " " +
+          std::to_string(change.changed) + " " + std::to_string(change.pieces.size());
+  VG_TRY_VOID(write_line(line));
+  for (const auto& piece : change.pieces) {
+    std::string piece_line = "piece ";
+    append_hex_u64(piece_line, piece.offset);
+    piece_line.push_back(' ');
+    append_bytes(piece_line, piece.old_bytes, piece.length);
+    piece_line.push_back(' ');
+    append_bytes(piece_line, piece.new_bytes, piece.length);
+    VG_TRY_VOID(write_line(piece_line));
+  }
+  return Ok{};
 }
 
 Result<void, std::string> TraceWriter::note(std::string_view text) {

@@ -12,6 +12,7 @@ struct RecordOptions {
   std::string trace_path;     // --record FILE ('-': standard output)
   std::string boot_baseline;  // --boot-baseline FILE: on-disk bytes of [_text, _etext)
   std::string boot_sites;     // --boot-sites FILE: link addresses where patch sites start
+  std::string watch_data;     // --watch-data FILE: critical data objects to snapshot (data_watch.h)
   std::string kcore = "/proc/kcore";
   std::string control;  // --control FIFO: phase names, one a line
   std::string ready_file;

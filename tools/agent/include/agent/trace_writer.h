@@ -1,4 +1,4 @@
-// Writes a kernel behaviour trace in the `vgtrace` format 1
+// Writes a kernel behaviour trace in the `vgtrace` format 2
 // (docs/trace-format.md), the record mode's output and the replay's input.
 //
 // The writer owns the format: field order, hex spelling, the 16-byte limit
@@ -12,12 +12,15 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 
 namespace vg::agent {
 
-inline constexpr size_t kTraceMaxBytes = 16;  // bytes per `boot`/`poke` string
+inline constexpr size_t kTraceMaxBytes = 16;  // bytes per `boot`/`poke`/`piece` string
+inline constexpr uint32_t kTraceFormatVersion = 2;
+inline constexpr size_t kMaxDataPieces = 8;  // `piece` records per `data` record
 
 enum class BatchOrigin : uint8_t { kJumpLabel, kStaticCall, kFtrace, kKprobe, kBpf, kUnknown };
 const char* batch_origin_name(BatchOrigin origin);
@@ -28,6 +31,29 @@ struct TracePatch {
   uint8_t length = 0;
   uint8_t old_bytes[kTraceMaxBytes] = {};
   uint8_t new_bytes[kTraceMaxBytes] = {};
+};
+
+// The policy's protection classes (policy/format.h Protection), as a trace
+// spells them.
+enum class DataProtection : uint8_t { kLockedAfterBoot, kWriteMediated, kWatched };
+const char* data_protection_name(DataProtection protection);
+
+// A run of changed bytes inside a critical data object (1..16 bytes).
+struct TraceDataPiece {
+  uint64_t offset = 0;  // from the object's first byte
+  uint8_t length = 0;
+  uint8_t old_bytes[kTraceMaxBytes] = {};
+  uint8_t new_bytes[kTraceMaxBytes] = {};
+};
+
+// A critical data object whose bytes changed between two snapshots.
+struct TraceDataChange {
+  std::string name;
+  uint64_t va = 0;    // link-time address of the object
+  uint64_t size = 0;  // object size in bytes
+  DataProtection protection = DataProtection::kLockedAfterBoot;
+  uint64_t changed = 0;                // bytes that differ, >= the bytes the pieces hold
+  std::vector<TraceDataPiece> pieces;  // the first runs, in offset order, at most kMaxDataPieces
 };
 
 struct TraceKernel {
@@ -46,7 +72,7 @@ class TraceWriter {
   // Writes to `out` (not owned); every line is checked before it is written.
   explicit TraceWriter(std::FILE* out) : out_(out) {}
 
-  // `vgtrace 1` and `kernel ...`; first, once.
+  // `vgtrace 2` and `kernel ...`; first, once.
   Result<void, std::string> begin(const TraceKernel& kernel);
   Result<void, std::string> phase(std::string_view name);
   Result<void, std::string> boot(const TracePatch& patch);
@@ -58,6 +84,8 @@ class TraceWriter {
   Result<void, std::string> module_free(std::string_view name, uint64_t va);
   Result<void, std::string> jit(uint64_t va, uint64_t size);
   Result<void, std::string> cr(unsigned reg, uint64_t value);  // reg 0 or 4
+  // `data NAME VA SIZE PROTECTION CHANGED PIECES` and its `piece` records.
+  Result<void, std::string> data(const TraceDataChange& change);
   // Free text on one line: control characters and non-ASCII become '?'.
   Result<void, std::string> note(std::string_view text);
   // `end EVENTS LOST`; last. Flushes.

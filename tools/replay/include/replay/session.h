@@ -86,6 +86,10 @@ class Session {
   };
   Admission admit_out_of_line(uint64_t va, uint64_t size, const std::string& name, PhaseStats& stats);
   void replay_cr(const Event& event, bool hostile, PhaseStats& stats);
+  // A `data` record as the kernel would make the write: through
+  // MEDIATED_WRITE for a write-mediated object, as a plain write otherwise.
+  void replay_data(const Event& event, PhaseStats& stats);
+  DataStats& data_stats(const std::string& phase, const std::string& protection);
   void replay_out_of_line(const Event& event, PhaseStats& stats);
   std::map<std::string, std::pair<uint64_t, std::pair<uint64_t, uint32_t>>>
       out_of_line_;  // key -> (handle, (gpa, pages))

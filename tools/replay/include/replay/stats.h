@@ -40,6 +40,22 @@ struct BootCheck {
   std::vector<std::string> examples;               // first few misses, "func+0xoff: why"
 };
 
+// The trace's `data` records (format 2): critical data objects the kernel
+// rewrote after boot, per run, phase and protection class (the policy's).
+struct DataStats {
+  std::string run;
+  std::string phase;
+  std::string protection;      // locked_after_boot, write_mediated, watched
+  uint64_t records = 0;        // data records replayed
+  uint64_t bytes_changed = 0;  // CHANGED, summed
+  uint64_t pieces = 0;         // pieces written (a record holds the first runs only)
+  uint64_t allowed = 0;        // write performed (mediated: the monitor wrote it)
+  uint64_t denied = 0;         // write refused: a false positive for benign events
+  uint64_t alarms = 0;         // locked object: write performed but reported (shares its page)
+  uint64_t reported = 0;       // watched object: WATCHED_CHANGED at the next entry
+  uint64_t unnoticed = 0;      // locked object written without a denial or a report
+};
+
 struct AttackOutcome {
   std::string name;            // scenario name, or the trace line
   std::string source;          // "scenario 04", "attack trace line 123"
@@ -52,6 +68,10 @@ struct AttackOutcome {
 
 struct ReplayReport {
   std::vector<PhaseStats> phases;
+  std::vector<DataStats> data;
+  // One line per locked_after_boot object the kernel rewrote: "run phase
+  // NAME: N bytes ..."; printed loudly, never hidden.
+  std::vector<std::string> locked_rewrites;
   BootCheck boot;
   std::vector<AttackOutcome> attacks;
   std::vector<std::string> not_applicable;  // scenario: why
@@ -61,8 +81,8 @@ struct ReplayReport {
   // counted and printed, but they do not fail the run.
   std::vector<std::string> accepted_causes;
   std::vector<std::string> notes;
-  uint64_t trace_mismatches = 0;   // OLD bytes that differ from the replayed text
-  uint64_t unmodelled_writes = 0;  // patches outside the image and every mapped module/JIT image
+  uint64_t trace_mismatches = 0;     // OLD bytes that differ from the replayed text
+  uint64_t unmodelled_writes = 0;    // patches outside the image and every mapped module/JIT image
   uint64_t allowed_not_written = 0;  // patches the monitor allowed whose bytes did not land (a monitor bug)
 };
 

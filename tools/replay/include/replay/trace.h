@@ -1,4 +1,4 @@
-// A kernel behaviour trace (docs/trace-format.md, `vgtrace` format 1) parsed
+// A kernel behaviour trace (docs/trace-format.md, `vgtrace` formats 1 and 2) parsed
 // once into a checked, in-memory form. Everything the replay needs is here;
 // nothing refers back to the text.
 #pragma once
@@ -13,7 +13,9 @@
 
 namespace vg::replay {
 
-inline constexpr uint32_t kTraceVersion = 1;
+inline constexpr uint32_t kTraceVersion = 2;              // what this reader writes about and knows best
+inline constexpr uint32_t kOldestTraceVersion = 1;        // version 1: no `data` records
+inline constexpr size_t kMaxDataPieces = 8;               // `piece` records per `data` record
 inline constexpr size_t kMaxPatchBytes = 16;              // a poke covers 1..16 bytes
 inline constexpr size_t kMaxLineBytes = 4096;             // longer lines are refused
 inline constexpr uint64_t kMaxTraceBytes = 512ull << 20;  // decompressed
@@ -32,6 +34,10 @@ struct PatchBytes {
 enum class Origin : uint8_t { kJumpLabel, kStaticCall, kFtrace, kKprobe, kBpf, kUnknown };
 const char* origin_name(Origin origin);
 
+// The policy's protection class of a critical data object, as a trace spells it.
+enum class DataProtection : uint8_t { kLockedAfterBoot, kWriteMediated, kWatched };
+const char* protection_name(DataProtection protection);
+
 enum class EventKind : uint8_t {
   kPhase,       // name
   kBoot,        // patch (pre-lock difference)
@@ -43,6 +49,8 @@ enum class EventKind : uint8_t {
   kCr,          // reg, value
   kOutOfLine,   // `note ksymbol register|unregister KIND VA SIZE NAME`: value 1 register, 0 unregister;
                 // ool_kind ("ool" ftrace trampolines, "bpf" BPF code), va, size, name
+  kData,        // a critical data object changed (format 2): name, va (link-time), size, protection,
+                // value = bytes changed; patches: the recorded pieces, `va` the link address of each
 };
 
 struct Event {
@@ -56,7 +64,8 @@ struct Event {
   Origin origin = Origin::kUnknown;
   std::string ool_kind;
   std::array<uint8_t, 32> sha256{};
-  std::vector<PatchBytes> patches;  // boot/poke: one; batch: COUNT
+  std::vector<PatchBytes> patches;  // boot/poke: one; batch: COUNT; data: its pieces
+  DataProtection protection = DataProtection::kLockedAfterBoot;  // data
 };
 
 struct KernelLine {
@@ -68,6 +77,7 @@ struct KernelLine {
 
 struct Trace {
   std::string file;  // for messages
+  uint32_t version = kTraceVersion;
   KernelLine kernel;
   std::vector<std::string> phases;  // phases[0] is "(start)", before any phase line
   std::vector<Event> events;
