@@ -18,10 +18,14 @@
 # that patches 1..k touch, with CONFIG_VMPLGUARD=y (plus KUnit and the
 # vmplguard suite, once the series defines them) and =n, warnings fail.
 # Kconfig is rerun after the patches that change a Kconfig file; a patch that
-# only touches Documentation/ or MAINTAINERS compiles nothing new. It uses the
-# same patched tree and build directories as the full check, so the prepared
-# build is shared and each step recompiles only what the patch changed; it
-# leaves the tree at the last step it reached.
+# only touches Documentation/ or MAINTAINERS compiles nothing new. Each step
+# must also not list files in MAINTAINERS before they exist, and (compiling
+# is not linking) its objects must not use a symbol that only a later patch
+# defines; that part needs Debian's vmlinux of this kernel and is skipped
+# with a note without it. It uses the same patched tree and build directories
+# as the full check, so the prepared build is shared and each step
+# recompiles only what the patch changed; it leaves the tree at the last step
+# it reached.
 #
 # Opt-in, because it needs apt (network, root) and a few minutes of CPU:
 #   VMPLGUARD_KERNEL_CHECKS=1 check-series.sh [SERIES_DIR]
@@ -201,6 +205,22 @@ link_check() {
 	done
 }
 
+# maintained_files_exist: every file pattern that the applied patches put
+# into MAINTAINERS matches a file of the tree at this step, as
+# scripts/get_maintainer.pl --self-test=patterns wants (that script would
+# check all of MAINTAINERS, which takes minutes).
+maintained_files_exist() {
+	patterns=$(for p in $(applied_patches); do
+		sed -n 's|^+F:[[:space:]]*||p' "$SERIES_DIR/$p"
+	done)
+	for pattern in $patterns; do
+		# A later patch may have dropped it again.
+		grep -qx "F:[[:space:]]*$pattern" "$TREE/MAINTAINERS" || continue
+		set -- $TREE/$pattern
+		[ -e "$1" ] || die "after $APPLIED/$total $p: MAINTAINERS lists $pattern, which no file of the tree matches yet"
+	done
+}
+
 # The series one patch at a time: every prefix must build.
 bisect() {
 	rm -f "$CACHE"/build-[yn]/defined-*.syms "$CACHE"/build-[yn]/undefined-*.syms
@@ -210,6 +230,7 @@ bisect() {
 		apply_patch "$p"
 		STEP_LABEL=", after $APPLIED/$total $p"
 		STEP_LOG=-$APPLIED
+		maintained_files_exist
 		if [ "$APPLIED" = 1 ] || patch_files "$p" | grep -qE '(^|/)Kconfig[^/]*$'; then
 			configure y
 			configure n
