@@ -175,7 +175,6 @@ compile() {
 			sort -u > "$obj/defined$STEP_LOG.syms"
 		(cd "$obj" && nm -u $objects) | awk '$1 == "U" { print $2 }' |
 			sort -u > "$obj/undefined$STEP_LOG.syms"
-		LAST_STEP_LOG=$STEP_LOG
 	fi
 	note "CONFIG_VMPLGUARD=$want$STEP_LABEL: $n objects compile without warnings:$(echo $objects | tr ' ' '\n' | sed 's/^/ /' | tr -d '\n')"
 }
@@ -193,7 +192,7 @@ patch_files() {
 # define. Linking vmlinux at every step would take far too long.
 link_check() {
 	obj=$CACHE/build-$1
-	final=$obj/defined$LAST_STEP_LOG.syms
+	final=$(ls -v "$obj"/defined-*.syms | tail -n 1)
 	for undefined in "$obj"/undefined-*.syms; do
 		step=${undefined##*/undefined-}
 		step=${step%.syms}
@@ -259,7 +258,7 @@ bisect() {
 
 start=$(now)
 mkdir -p "$CACHE"
-STEP_LABEL="" STEP_LOG="" LAST_STEP_LOG=""
+STEP_LABEL="" STEP_LOG=""
 timed "apt (linux-source-6.12 $VERSION)" fetch
 timed "extract" extract
 if [ $BISECT = 1 ]; then
