@@ -2,7 +2,8 @@
 #
 # Shared by check-series.sh and boot-kernel.sh (sourced, not run): fetches
 # Debian's linux-source-6.12 at a pinned version, keeps one pristine tree per
-# version in a cache, and makes a fresh patched tree from the series.
+# version in a cache, and makes a fresh patched tree from the series, whole
+# or one patch at a time.
 # Callers set SERIES_DIR and may set VMPLGUARD_LINUX_SOURCE_VERSION,
 # VMPLGUARD_KERNEL_CACHE and VMPLGUARD_KERNEL_JOBS.
 
@@ -60,20 +61,56 @@ extract() {
 	touch "$SRC_ROOT/.extracted"
 }
 
-# apply_series DIR: a fresh patched tree in DIR/linux-source-6.12, hard links
-# to the pristine files; git apply replaces the files it changes instead of
-# writing through the links. Every patch must apply on top of the previous
-# ones with no fuzz and no whitespace errors.
-apply_series() {
+# The patches of the series, in order.
+series_patches() {
+	cat "$SERIES_DIR/series"
+}
+
+# Every file a patch of the series touches (changes, adds or removes).
+series_files() {
+	for p in $(series_patches); do
+		sed -n 's|^diff --git a/\([^ ]*\) b/.*|\1|p' "$SERIES_DIR/$p"
+	done | sort -u
+}
+
+# fresh_tree DIR: a pristine tree in DIR/linux-source-6.12, hard links to
+# the cached pristine files; git apply replaces the files it changes instead
+# of writing through the links. Sets TREE and APPLIED=0.
+fresh_tree() {
 	TREE=$1/linux-source-6.12
+	APPLIED=0
 	rm -rf "$1"
 	mkdir -p "$1"
 	cp -al "$PRISTINE" "$TREE"
-	for p in $(cat "$SERIES_DIR/series"); do
-		[ -f "$SERIES_DIR/$p" ] || die "$p is listed in series but missing"
-		(cd "$TREE" && git apply --check --whitespace=error-all "$SERIES_DIR/$p") ||
-			die "$p does not apply cleanly on top of the previous patches"
-		(cd "$TREE" && git apply --whitespace=error-all "$SERIES_DIR/$p")
+	# The build directories outlive the tree, and make only rebuilds what
+	# is older than its inputs: a pristine file has the tarball's old time,
+	# so an object built from a patched version in an earlier run would
+	# look up to date. Give every file this series (or one that ran here
+	# before) touches a new inode and the current time.
+	series_files >> "$CACHE/series-files"
+	sort -u -o "$CACHE/series-files" "$CACHE/series-files"
+	while read -r f; do
+		[ -f "$TREE/$f" ] || continue
+		cp "$TREE/$f" "$TREE/$f.vg-fresh"
+		mv "$TREE/$f.vg-fresh" "$TREE/$f"
+	done < "$CACHE/series-files"
+}
+
+# apply_patch PATCH: applies the next patch to $TREE with no fuzz and no
+# whitespace errors, on top of the previous ones.
+apply_patch() {
+	[ -f "$SERIES_DIR/$1" ] || die "$1 is listed in series but missing"
+	(cd "$TREE" && git apply --check --whitespace=error-all "$SERIES_DIR/$1") ||
+		die "$1 does not apply cleanly on top of the previous patches"
+	(cd "$TREE" && git apply --whitespace=error-all "$SERIES_DIR/$1")
+	APPLIED=$((APPLIED + 1))
+}
+
+# apply_series DIR: a fresh tree in DIR with the whole series applied.
+apply_series() {
+	fresh_tree "$1"
+	for p in $(series_patches); do
+		apply_patch "$p"
 	done
-	note "all $(wc -l < "$SERIES_DIR/series") patches apply cleanly"
+	note "all $APPLIED patches apply cleanly"
 }
