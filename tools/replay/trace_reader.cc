@@ -3,6 +3,7 @@
 // recorder runs inside it), so nothing here assumes the recorder is correct.
 #include <limits>
 
+#include "base/hex.h"
 #include "replay/trace.h"
 
 namespace vg::replay {
@@ -39,12 +40,8 @@ class LineParser {
     if (field.empty() || field.size() > 16)
       return Err{error(std::string(what) + ": '" + std::string(field) + "' is not 1..16 hex digits")};
     uint64_t value = 0;
-    for (char c : field) {
-      const int digit = hex_digit(c);
-      if (digit < 0)
-        return Err{error(std::string(what) + ": '" + std::string(field) + "' is not lower-case hex")};
-      value = value << 4 | static_cast<uint64_t>(digit);
-    }
+    if (!parse_hex_u64(field, value))
+      return Err{error(std::string(what) + ": '" + std::string(field) + "' is not lower-case hex")};
     return value;
   }
 
@@ -91,12 +88,6 @@ class LineParser {
   }
 
  private:
-  static int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  }
-
   const std::string& file_;
   uint32_t line_;
   std::string_view text_;

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string_view>
 
+#include "base/hex.h"
+
 namespace vg::cli {
 
 const char* const kMainHelp =
@@ -160,10 +162,7 @@ Result<std::pair<std::string, std::array<uint8_t, 32>>, std::string> parse_modul
   std::array<uint8_t, 32> digest{};
   for (size_t i = 0; i < 64; ++i) {
     const char c = text[equals + 1 + i];
-    int nibble = -1;
-    if (c >= '0' && c <= '9') nibble = c - '0';
-    if (c >= 'a' && c <= 'f') nibble = c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') nibble = c - 'A' + 10;
+    const int nibble = hex_digit(c, HexCase::kEither);
     if (nibble < 0) return Err{bad};
     digest[i / 2] = static_cast<uint8_t>(digest[i / 2] << 4 | nibble);
   }

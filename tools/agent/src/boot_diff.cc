@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/hex.h"
+
 namespace vg::agent {
 
 namespace {
@@ -120,16 +122,8 @@ Result<std::vector<uint64_t>, std::string> parse_cut_list(std::string_view text)
     if (line.empty() || line[0] == '#') continue;
     if (line.size() > 16) return Err("line " + std::to_string(line_number) + ": not a hex address");
     uint64_t value = 0;
-    for (char c : line) {
-      unsigned digit;
-      if (c >= '0' && c <= '9') {
-        digit = static_cast<unsigned>(c - '0');
-      } else if (c >= 'a' && c <= 'f') {
-        digit = static_cast<unsigned>(c - 'a' + 10);
-      } else {
-        return Err("line " + std::to_string(line_number) + ": not a lower-case hex address");
-      }
-      value = value << 4 | digit;
+    if (!parse_hex_u64(line, value)) {
+      return Err("line " + std::to_string(line_number) + ": not a lower-case hex address");
     }
     cuts.push_back(value);
   }

@@ -3,29 +3,14 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/hex.h"
+
 namespace vg::agent {
 
 namespace {
 
 std::string line_error(size_t line, const std::string& message) {
   return "line " + std::to_string(line) + ": " + message;
-}
-
-bool parse_hex(std::string_view text, uint64_t& value) {
-  if (text.empty() || text.size() > 16) return false;
-  value = 0;
-  for (char c : text) {
-    unsigned digit;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<unsigned>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<unsigned>(c - 'a' + 10);
-    } else {
-      return false;
-    }
-    value = value << 4 | digit;
-  }
-  return true;
 }
 
 bool parse_decimal(std::string_view text, uint64_t& value) {
@@ -82,7 +67,7 @@ Result<std::vector<WatchedObject>, std::string> parse_watch_list(std::string_vie
     if (object.name != trace_token(object.name) || object.name.size() > 128) {
       return Err(line_error(line_number, "NAME must be 1..128 characters of [A-Za-z0-9_.+-]"));
     }
-    if (!parse_hex(fields[1], object.link_va)) {
+    if (!parse_hex_u64(fields[1], object.link_va)) {
       return Err(line_error(line_number, "LINK_VA is not a lower-case hex address"));
     }
     if (!parse_decimal(fields[2], object.size) || object.size == 0 || object.size > kMaxWatchedObjectBytes) {

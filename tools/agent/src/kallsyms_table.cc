@@ -2,31 +2,9 @@
 
 #include <algorithm>
 
+#include "base/hex.h"
+
 namespace vg::agent {
-
-namespace {
-
-bool parse_hex(std::string_view text, uint64_t& out) {
-  if (text.empty() || text.size() > 16) return false;
-  uint64_t value = 0;
-  for (char c : text) {
-    unsigned digit;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<unsigned>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<unsigned>(c - 'a' + 10);
-    } else if (c >= 'A' && c <= 'F') {
-      digit = static_cast<unsigned>(c - 'A' + 10);
-    } else {
-      return false;
-    }
-    value = value << 4 | digit;
-  }
-  out = value;
-  return true;
-}
-
-}  // namespace
 
 KallsymsTable KallsymsTable::parse(std::string_view text) {
   KallsymsTable table;
@@ -42,7 +20,7 @@ KallsymsTable KallsymsTable::parse(std::string_view text) {
     const char type = line[first + 1];
     if (type != 't' && type != 'T') continue;
     uint64_t address = 0;
-    if (!parse_hex(line.substr(0, first), address) || address == 0) continue;
+    if (!parse_hex_u64(line.substr(0, first), address, HexCase::kEither) || address == 0) continue;
     std::string_view name = line.substr(first + 3);
     const size_t tab = name.find('\t');
     const bool in_module = tab != std::string_view::npos;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 
+#include "base/hex.h"
 #include "policy/reader.h"
 
 namespace vg::agent {
@@ -76,17 +77,8 @@ Result<uint64_t, std::string> kallsyms_address(const std::string& text, const st
       if (tab != std::string_view::npos) name = name.substr(0, tab);
       if (name == symbol) {
         uint64_t address = 0;
-        for (size_t i = 0; i < first_space; ++i) {
-          const char c = line[i];
-          uint64_t digit;
-          if (c >= '0' && c <= '9') {
-            digit = static_cast<uint64_t>(c - '0');
-          } else if (c >= 'a' && c <= 'f') {
-            digit = static_cast<uint64_t>(c - 'a' + 10);
-          } else {
-            return Err("malformed kallsyms address for " + symbol);
-          }
-          address = (address << 4) | digit;
+        if (first_space > 0 && !parse_hex_u64(line.substr(0, first_space), address)) {
+          return Err("malformed kallsyms address for " + symbol);
         }
         if (address == 0) {
           return Err("kallsyms shows " + symbol + " at 0: addresses are hidden (kptr_restrict); run as root");
