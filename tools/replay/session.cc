@@ -253,10 +253,8 @@ void Session::direct_writes(const std::vector<PatchBytes>& patches, bool hostile
       if (patch.va >= m.va && patch.va - m.va + patch.length <= m.size) image = &m;
     if (image == nullptr) {
       report_.unmodelled_writes += 1;
-      if (report_.notes.size() < 40)
-        report_.notes.push_back(run_ + ": " + trace_->file + ":" + std::to_string(patch.line) +
-                                ": write at " + hex_va(patch.va) +
-                                " is in no image the replay knows: not modelled");
+      note_at_line(patch.line,
+                   "write at " + hex_va(patch.va) + " is in no image the replay knows: not modelled");
       continue;
     }
     const auto outcome = guest_->kernel_write(Gpa(image->gpa + (patch.va - image->va)),
@@ -328,10 +326,7 @@ void Session::replay_patches(const Event& event, const std::vector<PatchBytes>& 
           continue;
         if (std::memcmp(now, patch.new_bytes.data(), patch.length) != 0) {
           report_.allowed_not_written += 1;
-          if (report_.notes.size() < 40)
-            report_.notes.push_back(run_ + ": " + trace_->file + ":" + std::to_string(patch.line) +
-                                    ": allowed, but the text at " + hex_va(patch.va) +
-                                    " is not the new bytes");
+          note_at_line(patch.line, "allowed, but the text at " + hex_va(patch.va) + " is not the new bytes");
         }
       }
       continue;
@@ -586,6 +581,11 @@ const char* policy_protection_name(uint16_t protection) {
 // way a benign write is a false positive and is counted as one. Data records
 // are the kernel's own, also in the attack phase: the attacker's actions are
 // the pokes, modules and CR writes.
+void Session::note_at_line(uint32_t line, const std::string& text) {
+  if (report_.notes.size() < 40)
+    report_.notes.push_back(run_ + ": " + trace_->file + ":" + std::to_string(line) + ": " + text);
+}
+
 void Session::replay_data(const Event& event, PhaseStats& stats) {
   const std::string& phase = trace_->phases[event.phase];
   const std::string where = trace_->file + ":" + std::to_string(event.line) + ": " + event.name;

@@ -14,13 +14,8 @@ Pipeline::Pipeline(Classifier& classifier, Metrics& metrics, const FormatContext
 }
 
 void Pipeline::on_sample(ByteView sample, uint64_t now_ns) {
-  metrics_.add_received();
-  auto event = decode_probe_event(sample);
-  if (!event) {
-    metrics_.add_drop(DropStage::kDecode, 1);
-    return;
-  }
-  on_event(*event, now_ns);
+  queue_sample(sample, now_ns);
+  drain(now_ns);
 }
 
 void Pipeline::queue_sample(ByteView sample, uint64_t now_ns) {

@@ -34,7 +34,8 @@ class Pipeline {
   Pipeline(Classifier& classifier, Metrics& metrics, const FormatContext& context,
            std::vector<Output> outputs, PipelineOptions options);
 
-  // One ring-buffer sample; counts it as received, then decodes it.
+  // One ring-buffer sample, classified and exported now (after any queued
+  // ones); counts it as received, then decodes it.
   void on_sample(ByteView sample, uint64_t now_ns);
   // The same, batched: the sample is decoded (copied out of the ring) now and
   // classified with up to kBatch - 1 others, whose policy lookups are

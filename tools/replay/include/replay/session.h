@@ -96,6 +96,8 @@ class Session {
   // `cause` groups a false positive in the summary (and in --accept).
   void count(PhaseStats& stats, bool hostile, bool denied, const std::string& what, const std::string& cause);
   bool in_image(uint64_t link_va, uint64_t length) const;
+  // A note naming the trace line, kept only while there are fewer than 40.
+  void note_at_line(uint32_t line, const std::string& text);
   uint64_t out_of_line_gpa(uint64_t va, uint64_t length) const;
   // Why a benign patch was refused, grouped for the summary.
   std::string fp_cause(const vg_record* record, const PatchBytes& culprit) const;
